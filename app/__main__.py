@@ -1,0 +1,35 @@
+"""`python -m app migrate|serve|check-migrations`."""
+
+import argparse
+
+import uvicorn
+
+from app.config import Settings
+from models import migrate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply the database migrations (DATABASE_URL)")
+    commands.add_parser("check-migrations", help="fail if models and migrations disagree")
+    commands.add_parser("serve", help="serve the API on HOST:PORT with uvicorn")
+    args = parser.parse_args()
+
+    settings = Settings.from_env()
+    if args.command == "migrate":
+        migrate.upgrade(settings.database_url)
+    elif args.command == "check-migrations":
+        migrate.check(settings.database_url)
+    else:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The app factory: one Connexion app, AsyncApp by default or FlaskApp on request."""
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import connexion
+import orjson
+import yaml
+from connexion import ConnexionMiddleware
+from connexion.exceptions import ProblemException
+from connexion.jsonifier import Jsonifier
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import RelativeResolver
+from starlette.exceptions import HTTPException
+
+from app import errors
+from app.config import Settings
+from app.validation import validator_map
+from models.store import Store
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.yaml"
+BASE_PATH = "/api/v3"
+
+logger = logging.getLogger("app")
+
+
+class OrjsonJsonifier(Jsonifier):
+    """Compact JSON, as authentik's orjson renderer writes it, from either flavour.
+    Bodies are read back with the standard library, which keeps what orjson refuses
+    (lone surrogates) for the validators to reject with a message."""
+
+    def __init__(self):
+        super().__init__(json)
+
+    def dumps(self, data, **kwargs):
+        return orjson.dumps(data)
+
+    def loads(self, data):
+        return json.loads(data)
+
+
+class StoreMiddleware:
+    """Hands the app's store to the security function and the handlers."""
+
+    def __init__(self, app, store: Store):
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            extensions = scope.setdefault("extensions", {})
+            extensions.setdefault("connexion_context", {})["store"] = self.store
+        await self.app(scope, receive, send)
+
+
+class AllowedMethods:
+    """The methods the spec declares for a URL path, for 405's Allow header (Connexion
+    3.3 names only those of the first route it tried)."""
+
+    def __init__(self, spec: dict):
+        self.routes = []
+        for template, item in spec["paths"].items():
+            pattern = re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template))
+            methods = [m.upper() for m in item if m in ("get", "put", "post", "delete", "patch")]
+            self.routes.append((re.compile(BASE_PATH + pattern), methods))
+
+    def __call__(self, path: str) -> list[str]:
+        return next((methods for regex, methods in self.routes if regex.fullmatch(path)), [])
+
+
+def _render(error: errors.APIError) -> ConnexionResponse:
+    return ConnexionResponse(
+        status_code=error.status,
+        body=orjson.dumps(error.body),
+        content_type="application/json",
+        headers=error.headers,
+    )
+
+
+def _error_handlers(allowed_methods: AllowedMethods):
+    def on_api_error(request: ConnexionRequest, exc: errors.APIError) -> ConnexionResponse:
+        return _render(exc)
+
+    def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+        if exc.status == 401:
+            # authentik never sends 401: missing or unusable credentials are a 403.
+            return _render(errors.detail(403, errors.NOT_AUTHENTICATED))
+        if exc.status == 415:
+            media_type = request.headers.get("content-type", "")
+            return _render(
+                errors.detail(415, errors.UNSUPPORTED_MEDIA_TYPE.format(media_type=media_type))
+            )
+        if exc.status >= 500:
+            logger.error("%s: %s", exc.title, exc.detail)
+            return _render(errors.detail(exc.status, errors.SERVER_ERROR))
+        return _render(errors.detail(exc.status, str(exc.detail or exc.title)))
+
+    def on_http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        if exc.status_code == 404:
+            return _render(errors.detail(404, errors.NOT_FOUND))
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(request.url.path))
+            message = errors.METHOD_NOT_ALLOWED.format(method=request.method)
+            return _render(errors.detail(405, message, {"Allow": allow}))
+        return _render(errors.detail(exc.status_code, str(exc.detail)))
+
+    def on_crash(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _render(errors.detail(500, errors.SERVER_ERROR))
+
+    return {
+        errors.APIError: on_api_error,
+        ProblemException: on_problem,
+        HTTPException: on_http_exception,
+        Exception: on_crash,
+    }
+
+
+def create_app(
+    settings: Settings | None = None, *, validate_responses: bool = False
+) -> ConnexionMiddleware:
+    """Build the app. `validate_responses` checks every answer against the spec (tests)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper())
+    store = Store(settings.database_url)
+    if settings.bootstrap_token:
+        store.ensure_bootstrap_token(settings.bootstrap_token)
+
+    app_class = connexion.FlaskApp if settings.app_flavour == "flask" else connexion.AsyncApp
+    app = app_class(__name__, jsonifier=OrjsonJsonifier())
+    app.store = store
+    app.add_middleware(StoreMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, store=store)
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    for exception, handler in _error_handlers(AllowedMethods(spec)).items():
+        app.add_error_handler(exception, handler)
+    app.add_api(
+        spec,
+        resolver=RelativeResolver("handlers"),
+        validator_map=validator_map(),
+        validate_responses=validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+    )
+    return app

@@ -1,0 +1,95 @@
+"""`/sources/plex/`: Plex sources."""
+
+from app.auth import current_store
+from app.pagination import Paginator
+
+# Request fields a source can be written with (PlexSourceRequest's properties).
+WRITABLE = (
+    "name",
+    "slug",
+    "enabled",
+    "promoted",
+    "authentication_flow",
+    "enrollment_flow",
+    "user_property_mappings",
+    "group_property_mappings",
+    "policy_engine_mode",
+    "user_matching_mode",
+    "user_path_template",
+    "icon",
+    "group_matching_mode",
+    "client_id",
+    "allowed_servers",
+    "allow_friends",
+    "plex_token",
+)
+
+
+def _writable(body: dict | None) -> dict:
+    """The fields to write; unknown and read-only keys are ignored, as DRF does."""
+    return {key: value for key, value in (body or {}).items() if key in WRITABLE}
+
+
+def sources_plex_list(
+    page=None,
+    page_size=None,
+    ordering=None,
+    search=None,
+    allow_friends=None,
+    authentication_flow=None,
+    client_id=None,
+    enabled=None,
+    enrollment_flow=None,
+    group_matching_mode=None,
+    name=None,
+    pbm_uuid=None,
+    policy_engine_mode=None,
+    slug=None,
+    user_matching_mode=None,
+):
+    filters = {
+        "allow_friends": allow_friends,
+        "authentication_flow": authentication_flow,
+        "client_id": client_id,
+        "enabled": enabled,
+        "enrollment_flow": enrollment_flow,
+        "group_matching_mode": group_matching_mode,
+        "name": name,
+        "pbm_uuid": pbm_uuid,
+        "policy_engine_mode": policy_engine_mode,
+        "slug": slug,
+        "user_matching_mode": user_matching_mode,
+    }
+    paginator = Paginator(page, page_size)
+    _count, results = current_store().list_sources(
+        filters={k: v for k, v in filters.items() if v is not None},
+        search=search,
+        ordering=ordering,
+        window=paginator.window,
+    )
+    return paginator.envelope(results), 200
+
+
+def sources_plex_create(body=None):
+    return current_store().create_source(_writable(body)), 201
+
+
+def sources_plex_retrieve(slug):
+    return current_store().get_source(slug), 200
+
+
+def sources_plex_update(slug, body=None):
+    return current_store().update_source(slug, _writable(body)), 200
+
+
+def sources_plex_partial_update(slug, body=None):
+    return current_store().update_source(slug, _writable(body)), 200
+
+
+def sources_plex_destroy(slug):
+    current_store().delete_source(slug)
+    return None, 204
+
+
+def sources_plex_used_by_list(slug):
+    return current_store().source_used_by(slug), 200

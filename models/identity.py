@@ -1,0 +1,70 @@
+"""Users, groups and API tokens: who is calling.
+
+Shaped after authentik's core models so that object permissions can be added beside
+them: a user is a superuser when one of its groups is.
+"""
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime
+
+user_groups = Table(
+    "user_group",
+    Base.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_uuid", ForeignKey("group.group_uuid", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    email: Mapped[str] = mapped_column(Text, default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    path: Mapped[str] = mapped_column(Text, default="users")
+
+    groups: Mapped[list["Group"]] = relationship(secondary=user_groups, back_populates="users")
+
+    @property
+    def is_superuser(self) -> bool:
+        return any(group.is_superuser for group in self.groups)
+
+
+class Group(Base):
+    __tablename__ = "group"
+
+    group_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    users: Mapped[list[User]] = relationship(secondary=user_groups, back_populates="groups")
+
+
+class Token(Base):
+    """An API token. Only a SHA-256 digest of the key is stored; the key itself is
+    shown once, when it is made, and cannot be read back from the database."""
+
+    __tablename__ = "token"
+
+    token_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    identifier: Mapped[str] = mapped_column(String(255), unique=True)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    intent: Mapped[str] = mapped_column(String(32), default="api")
+    description: Mapped[str] = mapped_column(Text, default="")
+    expiring: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,142 @@
+"""Plex sources and the objects they point at (flows and property mappings)."""
+
+import secrets
+import string
+import uuid
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, String, Table, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+
+PLEX_ICON_URL = "/static/authentik/sources/plex.svg"
+THEME_PLACEHOLDER = "%(theme)s"
+
+
+def generate_client_id() -> str:
+    """authentik's generate_id(): 40 random letters and digits."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(40))
+
+
+class Flow(Base):
+    """A flow a source sends people to. Only what a reference needs, for now."""
+
+    __tablename__ = "flow"
+
+    flow_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text)
+    slug: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class PropertyMapping(Base):
+    """A property mapping; sources reference them by pm_uuid."""
+
+    __tablename__ = "property_mapping"
+
+    pm_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    expression: Mapped[str] = mapped_column(Text, default="")
+
+
+def _mapping_table(name: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column(
+            "source_pk", ForeignKey("plex_source.pbm_uuid", ondelete="CASCADE"), primary_key=True
+        ),
+        Column(
+            "mapping_pk",
+            ForeignKey("property_mapping.pm_uuid", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+    )
+
+
+user_property_mappings = _mapping_table("source_user_property_mapping")
+group_property_mappings = _mapping_table("source_group_property_mapping")
+
+
+class PlexSource(Base):
+    __tablename__ = "plex_source"
+
+    pbm_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text, index=True)
+    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    authentication_flow_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("flow.flow_uuid", ondelete="SET NULL"), nullable=True, index=True
+    )
+    enrollment_flow_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("flow.flow_uuid", ondelete="SET NULL"), nullable=True, index=True
+    )
+    policy_engine_mode: Mapped[str] = mapped_column(String(8), default="any")
+    user_matching_mode: Mapped[str] = mapped_column(String(16), default="identifier")
+    managed: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    user_path_template: Mapped[str] = mapped_column(Text, default="goauthentik.io/sources/%(slug)s")
+    icon: Mapped[str] = mapped_column(Text, default="")
+    group_matching_mode: Mapped[str] = mapped_column(String(16), default="identifier")
+    client_id: Mapped[str] = mapped_column(Text, default=generate_client_id)
+    allowed_servers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allow_friends: Mapped[bool] = mapped_column(Boolean, default=True)
+    plex_token: Mapped[str] = mapped_column(Text)
+
+    user_property_mappings: Mapped[list[PropertyMapping]] = relationship(
+        secondary=user_property_mappings, order_by=PropertyMapping.pm_uuid
+    )
+    group_property_mappings: Mapped[list[PropertyMapping]] = relationship(
+        secondary=group_property_mappings, order_by=PropertyMapping.pm_uuid
+    )
+
+    @property
+    def icon_url(self) -> str:
+        # http(s)://, fa:// and /static values pass through; stored file names are media.
+        if not self.icon:
+            return PLEX_ICON_URL
+        if self.icon.startswith(("http:", "https:", "fa://", "/static")):
+            return self.icon
+        return f"/media/{self.icon}"
+
+    @property
+    def icon_themed_urls(self) -> dict[str, str] | None:
+        if THEME_PLACEHOLDER not in self.icon:
+            return None
+        return {
+            theme: self.icon_url.replace(THEME_PLACEHOLDER, theme) for theme in ("light", "dark")
+        }
+
+    def to_api(self) -> dict:
+        """The PlexSource representation, in authentik's serializer field order."""
+        return {
+            "pk": str(self.pbm_uuid),
+            "name": self.name,
+            "slug": self.slug,
+            "enabled": self.enabled,
+            "promoted": self.promoted,
+            "authentication_flow": _str_or_none(self.authentication_flow_id),
+            "enrollment_flow": _str_or_none(self.enrollment_flow_id),
+            "user_property_mappings": [str(m.pm_uuid) for m in self.user_property_mappings],
+            "group_property_mappings": [str(m.pm_uuid) for m in self.group_property_mappings],
+            "component": "ak-source-plex-form",
+            "verbose_name": "Plex Source",
+            "verbose_name_plural": "Plex Sources",
+            "meta_model_name": "authentik_sources_plex.plexsource",
+            "policy_engine_mode": self.policy_engine_mode,
+            "user_matching_mode": self.user_matching_mode,
+            "managed": self.managed,
+            "user_path_template": self.user_path_template,
+            "icon": self.icon,
+            "icon_url": self.icon_url,
+            "icon_themed_urls": self.icon_themed_urls,
+            "group_matching_mode": self.group_matching_mode,
+            "client_id": self.client_id,
+            "allowed_servers": list(self.allowed_servers),
+            "allow_friends": self.allow_friends,
+            "plex_token": self.plex_token,
+        }
+
+
+def _str_or_none(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
