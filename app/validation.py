@@ -157,10 +157,7 @@ def _field_errors(name: str, schema: dict, value: t.Any, validator) -> list | di
     by_item: dict[str, list[str]] = {}
     for index, item in enumerate(value):
         item_errors = [e for e in found if e.path and e.path[0] == index]
-        if item is None:
-            messages = [errors.NOT_NULL]
-        else:
-            messages = _value_messages(item, item_errors, None)
+        messages = [errors.NOT_NULL] if item is None else _value_messages(item, item_errors, None)
         if messages:
             by_item[str(index)] = messages
     if not by_item:
