@@ -1,0 +1,219 @@
+"""Every validation message the survey lists (§3.2) and CONTRACT keeps, exactly."""
+
+import pytest
+
+from tests.conftest import count_rows, make_source
+
+VALID = {"name": "n", "slug": "s", "plex_token": "t"}
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+SLUG_MESSAGE = 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({"name": ""}, {"name": ["This field may not be blank."]}),
+        ({"slug": ""}, {"slug": ["This field may not be blank."]}),
+        ({"plex_token": ""}, {"plex_token": ["This field may not be blank."]}),
+        ({"client_id": ""}, {"client_id": ["This field may not be blank."]}),
+        ({"user_path_template": ""}, {"user_path_template": ["This field may not be blank."]}),
+        ({"name": None}, {"name": ["This field may not be null."]}),
+        ({"slug": None}, {"slug": ["This field may not be null."]}),
+        ({"plex_token": None}, {"plex_token": ["This field may not be null."]}),
+        ({"enabled": None}, {"enabled": ["This field may not be null."]}),
+        ({"icon": None}, {"icon": ["This field may not be null."]}),
+        ({"name": ["x"]}, {"name": ["Not a valid string."]}),
+        ({"name": {"a": 1}}, {"name": ["Not a valid string."]}),
+        ({"client_id": True}, {"client_id": ["Not a valid string."]}),
+        # Strict typing (CONTRACT): no coercion of numbers to strings.
+        ({"client_id": 5}, {"client_id": ["Not a valid string."]}),
+        ({"enabled": "maybe"}, {"enabled": ["Must be a valid boolean."]}),
+        ({"allow_friends": 2}, {"allow_friends": ["Must be a valid boolean."]}),
+        ({"promoted": []}, {"promoted": ["Must be a valid boolean."]}),
+        ({"slug": "a b"}, {"slug": [SLUG_MESSAGE]}),
+        ({"slug": "é"}, {"slug": [SLUG_MESSAGE]}),
+        (
+            {"slug": "x" * 51},
+            {"slug": ["Ensure this field has no more than 50 characters."]},
+        ),
+        (
+            {"slug": " " * 51},
+            {"slug": ["Ensure this field has no more than 50 characters.", SLUG_MESSAGE]},
+        ),
+        (
+            {"authentication_flow": ZERO_UUID},
+            {"authentication_flow": [f'Invalid pk "{ZERO_UUID}" - object does not exist.']},
+        ),
+        (
+            {"enrollment_flow": ZERO_UUID},
+            {"enrollment_flow": [f'Invalid pk "{ZERO_UUID}" - object does not exist.']},
+        ),
+        (
+            {"user_property_mappings": [ZERO_UUID]},
+            {"user_property_mappings": [f'Invalid pk "{ZERO_UUID}" - object does not exist.']},
+        ),
+        (
+            {"group_property_mappings": [ZERO_UUID]},
+            {"group_property_mappings": [f'Invalid pk "{ZERO_UUID}" - object does not exist.']},
+        ),
+        ({"authentication_flow": "abc"}, {"authentication_flow": ["“abc” is not a valid UUID."]}),
+        (
+            {"authentication_flow": 5},
+            {"authentication_flow": ["Incorrect type. Expected pk value, received int."]},
+        ),
+        (
+            {"user_property_mappings": "abc"},
+            {"user_property_mappings": ['Expected a list of items but got type "str".']},
+        ),
+        (
+            {"user_property_mappings": [ZERO_UUID, "abc"]},
+            {"user_property_mappings": ["“abc” is not a valid UUID."]},
+        ),
+        (
+            {"allowed_servers": "abc"},
+            {"allowed_servers": ['Expected a list of items but got type "str".']},
+        ),
+        (
+            {"allowed_servers": ["ok", "", "ok", None]},
+            {
+                "allowed_servers": {
+                    "1": ["This field may not be blank."],
+                    "3": ["This field may not be null."],
+                }
+            },
+        ),
+        (
+            {"policy_engine_mode": "x"},
+            {"policy_engine_mode": ['"x" is not a valid choice.']},
+        ),
+        (
+            {"user_matching_mode": "x"},
+            {"user_matching_mode": ['"x" is not a valid choice.']},
+        ),
+        (
+            {"group_matching_mode": "x"},
+            {"group_matching_mode": ['"x" is not a valid choice.']},
+        ),
+        ({"icon": "/etc/passwd"}, {"icon": ["Absolute paths are not allowed"]}),
+        (
+            {"icon": "a/../b"},
+            {"icon": ["Parent directory references ('..') are not allowed"]},
+        ),
+        ({"icon": ".hidden"}, {"icon": ["Paths cannot start with '.'"]}),
+        ({"icon": "a//b"}, {"icon": ["File name cannot contain duplicate /"]}),
+        (
+            {"icon": "a b.png"},
+            {
+                "icon": [
+                    "File name can only contain letters (a-z, A-Z), numbers (0-9), dots (.), "
+                    "hyphens (-), underscores (_), and forward slashes (/)"
+                ]
+            },
+        ),
+        ({"icon": "a" * 256}, {"icon": ["Path component too long (max 255 characters)"]}),
+        (
+            {"icon": "/".join(["a" * 200] * 6)},
+            {"icon": ["File name too long (max 1024 characters)"]},
+        ),
+        ({"name": "a\x00b"}, {"name": ["Null characters are not allowed."]}),
+        (
+            {"allowed_servers": ["a\x00"]},
+            {"allowed_servers": {"0": ["Null characters are not allowed."]}},
+        ),
+    ],
+)
+def test_create_rejects_with_drf_message(api, store, changes, errors):
+    response = api.post("/sources/plex/", json={**VALID, **changes})
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert count_rows(store, "plex_source") == 0
+
+
+def test_missing_required_fields_are_listed_in_field_order(api):
+    response = api.post("/sources/plex/", json={})
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["This field is required."],
+        "slug": ["This field is required."],
+        "plex_token": ["This field is required."],
+    }
+
+
+def test_empty_body_is_an_empty_object(api):
+    response = api.post("/sources/plex/", content=b"", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["This field is required."],
+        "slug": ["This field is required."],
+        "plex_token": ["This field is required."],
+    }
+
+
+def test_lone_surrogate_is_rejected_not_stored(api, store):
+    raw = b'{"name": "a\\ud886b", "slug": "s", "plex_token": "t"}'
+    response = api.post("/sources/plex/", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Surrogate characters are not allowed: U+D886."]}
+    assert count_rows(store, "plex_source") == 0
+
+
+def test_errors_are_keyed_in_serializer_field_order(api):
+    response = api.post(
+        "/sources/plex/", json={"plex_token": "", "slug": "a b", "name": "", "enabled": 3}
+    )
+    assert list(response.json()) == ["name", "slug", "enabled", "plex_token"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"), [([1], "list"), ("text", "str"), (5, "int"), (True, "bool"), (1.5, "float")]
+)
+def test_body_that_is_not_an_object(api, body, kind):
+    response = api.post("/sources/plex/", json=body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": [f"Invalid data. Expected a dictionary, but got {kind}."]
+    }
+
+
+def test_null_body(api):
+    response = api.post(
+        "/sources/plex/", content=b"null", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["No data provided"]}
+
+
+def test_duplicate_slug(api, store):
+    make_source(api, slug="taken")
+    response = api.post("/sources/plex/", json={**VALID, "slug": "taken"})
+    assert response.status_code == 400
+    assert response.json() == {"slug": ["source with this slug already exists."]}
+    assert count_rows(store, "plex_source") == 1
+
+
+def test_duplicate_name_is_allowed(api):
+    make_source(api, name="Same", slug="one")
+    response = api.post("/sources/plex/", json={**VALID, "name": "Same", "slug": "two"})
+    assert response.status_code == 201
+
+
+def test_patch_validates_what_it_is_given(api):
+    created = make_source(api)
+    response = api.patch("/sources/plex/plex/", json={"name": "", "enabled": "no"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["This field may not be blank."],
+        "enabled": ["Must be a valid boolean."],
+    }
+    assert api.get("/sources/plex/plex/").json() == created
+
+
+def test_rejected_update_changes_nothing(api):
+    created = make_source(api)
+    response = api.put(
+        "/sources/plex/plex/",
+        json={"name": "x", "slug": "y", "plex_token": "z", "enrollment_flow": ZERO_UUID},
+    )
+    assert response.status_code == 400
+    assert api.get("/sources/plex/plex/").json() == created
