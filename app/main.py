@@ -13,6 +13,7 @@ from connexion.exceptions import ProblemException
 from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
+from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.exceptions import HTTPException
@@ -43,8 +44,10 @@ class OrjsonJsonifier(Jsonifier):
         return json.loads(data)
 
 
-class StoreMiddleware:
-    """Hands the app's store to the security function and the handlers."""
+class RoutedRequestMiddleware:
+    """Hands the app's store to the security function and the handlers, and answers 404
+    for a URL no operation matched, so that neither flavour's own router runs a handler
+    Connexion did not route (Werkzeug matches some paths Starlette refuses, e.g. `%0A`)."""
 
     def __init__(self, app, store: Store):
         self.app = app
@@ -53,6 +56,8 @@ class StoreMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             extensions = scope.setdefault("extensions", {})
+            if not extensions.get(ROUTING_CONTEXT, {}).get("operation_id"):
+                raise HTTPException(404)
             extensions.setdefault("connexion_context", {})["store"] = self.store
         await self.app(scope, receive, send)
 
@@ -133,7 +138,9 @@ def create_app(
     app_class = connexion.FlaskApp if settings.app_flavour == "flask" else connexion.AsyncApp
     app = app_class(__name__, jsonifier=OrjsonJsonifier())
     app.store = store
-    app.add_middleware(StoreMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, store=store)
+    app.add_middleware(
+        RoutedRequestMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, store=store
+    )
     spec = yaml.safe_load(SPEC_PATH.read_text())
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():
         app.add_error_handler(exception, handler)

@@ -12,6 +12,7 @@ from app.config import Settings
 from app.main import create_app
 from models import migrate
 from models.base import Base
+from tests.server import running_server
 
 TOKEN = "test-bootstrap-key"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -82,6 +83,15 @@ def empty_database(store):
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     store.ensure_bootstrap_token(TOKEN)
+
+
+@pytest.fixture
+def server(app_for, flavour):
+    """The production command serving an emptied database of this run's kind."""
+    store = app_for(flavour).store
+    empty_database(store)
+    with running_server(store.url, TOKEN, flavour) as base:
+        yield base
 
 
 @pytest.fixture

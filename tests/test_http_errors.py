@@ -152,3 +152,15 @@ def test_slug_with_nul_in_path_is_404(api):
     response = api.get("/sources/plex/a%00b/")
     assert response.status_code == 404
     assert response.json() == {"detail": "No PlexSource matches the given query."}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/sources/plex/%0Aabc/", "/sources/plex/abc%0A/", "/sources/plex/a%0Ab/used_by/"],
+)
+def test_path_connexion_cannot_route_is_404_in_both_flavours(api, path):
+    # Found by schemathesis: Werkzeug routed these to a handler Connexion had not
+    # prepared, which crashed the Flask flavour with a 500.
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}

@@ -1,0 +1,57 @@
+"""A real server for tests that need one: `python -m app serve` on a free loopback port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_server(database_url: str, token: str, flavour: str = "async", log=None):
+    """Migrate, start the production command, wait until it answers; yield its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "BOOTSTRAP_TOKEN": token,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "APP_FLAVOUR": flavour,
+        "LOG_LEVEL": "warning",
+    }
+    subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/api/v3/openapi.json", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

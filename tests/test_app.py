@@ -1,0 +1,93 @@
+"""The app itself: the spec it serves, its docs, and both flavours answering alike."""
+
+import re
+
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.readers import read_from_filename
+
+from app.config import Settings
+from app.main import SPEC_PATH, create_app
+from tests.conftest import AUTH, TOKEN, empty_database
+
+OPERATION_IDS = {
+    "sources_plex_list",
+    "sources_plex_create",
+    "sources_plex_retrieve",
+    "sources_plex_update",
+    "sources_plex_partial_update",
+    "sources_plex_destroy",
+    "sources_plex_used_by_list",
+}
+
+
+def test_spec_is_valid_openapi_3_0():
+    spec, _ = read_from_filename(str(SPEC_PATH))
+    assert spec["openapi"] == "3.0.3"
+    validate(spec)
+
+
+def test_spec_uses_authentiks_operation_ids():
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    found = {
+        operation["operationId"]
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+    assert found == OPERATION_IDS
+
+
+def test_spec_is_served(anon):
+    response = anon.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["servers"] == [{"url": "/api/v3"}]
+    assert set(response.json()["paths"]) == {
+        "/sources/plex/",
+        "/sources/plex/{slug}/",
+        "/sources/plex/{slug}/used_by/",
+    }
+
+
+def test_swagger_ui_is_served(anon):
+    response = anon.get("/ui/")
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text
+
+
+def _conversation(client) -> list[tuple[int, dict, bytes]]:
+    """A fixed sequence of requests; what came back, with random values masked."""
+    requests = [
+        ("POST", "/sources/plex/", {"name": "n", "slug": "s", "plex_token": "t", "client_id": "c"}),
+        ("GET", "/sources/plex/s/", None),
+        ("PATCH", "/sources/plex/s/", {"icon": "x/%(theme)s.svg"}),
+        ("GET", "/sources/plex/?ordering=-name&search=n", None),
+        ("POST", "/sources/plex/", {"slug": "a b", "enabled": "x"}),
+        ("GET", "/sources/plex/?page=9", None),
+        ("TRACE", "/sources/plex/", None),
+        ("GET", "/sources/plex/s/used_by/", None),
+        ("DELETE", "/sources/plex/s/", None),
+        ("GET", "/sources/plex/s/", None),
+    ]
+    seen = []
+    for method, path, body in requests:
+        response = client.request(method, path, json=body)
+        content = re.sub(rb'"pk":"[0-9a-f-]{36}"', b'"pk":"*"', response.content)
+        headers = {k: v for k, v in response.headers.items() if k not in ("date", "server")}
+        seen.append((response.status_code, headers, content))
+    return seen
+
+
+def test_both_flavours_answer_byte_for_byte_alike(database_url):
+    answers = {}
+    for flavour in ("async", "flask"):
+        app = create_app(
+            Settings(database_url=database_url, bootstrap_token=TOKEN, app_flavour=flavour)
+        )
+        empty_database(app.store)
+        with app.test_client(base_url="http://testserver/api/v3", headers=AUTH) as client:
+            answers[flavour] = _conversation(client)
+        app.store.close()
+    assert answers["async"] == answers["flask"]
+    assert answers["async"][0][0] == 201
+    assert answers["async"][0][2].startswith(b'{"pk":"*","name":"n","slug":"s",')
