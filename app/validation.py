@@ -231,7 +231,18 @@ class BodyValidator(JSONRequestBodyValidator):
         problems = _compile(self._schema).errors(body)
         if problems:
             raise errors.invalid(problems)
-        return self._insert_messages(receive, messages=messages), scope
+        # Replay the body with its length declared: WSGI (the Flask flavour) reads a
+        # chunked body without Content-Length as empty.
+        scope = {**scope, "headers": _with_length(scope["headers"], len(raw))}
+        replay = [{"type": "http.request", "body": raw, "more_body": False}]
+        return self._insert_messages(receive, messages=replay), scope
+
+
+def _with_length(headers: list, length: int) -> list:
+    kept = [
+        (k, v) for k, v in headers if k.lower() not in (b"content-length", b"transfer-encoding")
+    ]
+    return [*kept, (b"content-length", str(length).encode())]
 
 
 def _too_large() -> errors.APIError:
@@ -247,7 +258,13 @@ def _parse_json(raw: bytes) -> t.Any:
 
 
 class ResponseBodyValidator(JSONResponseBodyValidator):
-    """Connexion's response check, with `nullable` beside `allOf` honoured."""
+    """Connexion's response check, with `nullable` beside `allOf` honoured, and no
+    body expected of an answer to HEAD."""
+
+    def wrap_send(self, send):
+        if self._scope.get("method") == "HEAD":
+            return send
+        return super().wrap_send(send)
 
     @property
     def validator(self):

@@ -164,3 +164,19 @@ def test_path_connexion_cannot_route_is_404_in_both_flavours(api, path):
     response = api.get(path)
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
+
+
+def test_chunked_body_without_length_is_read(api):
+    def chunks():
+        yield b'{"name": "n", '
+        yield b'"slug": "chunked", "plex_token": "t"}'
+
+    response = api.post("/sources/plex/", content=chunks(), headers=JSON)
+    assert response.status_code == 201
+    assert response.json()["slug"] == "chunked"
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_head_and_options_never_crash(api, method):
+    response = api.request(method, "/sources/plex/")
+    assert response.status_code in (200, 405)
