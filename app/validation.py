@@ -228,21 +228,25 @@ class BodyValidator(JSONRequestBodyValidator):
         raw = b"".join(m.get("body", b"") for m in messages)
         # An empty body is an empty object to DRF: every required field is then missing.
         body = _parse_json(raw) if raw.strip() else {}
-        problems = _compile(self._schema).errors(body)
+        compiled = _compile(self._schema)
+        problems = compiled.errors(body)
         if problems:
             raise errors.invalid(problems)
-        # Replay the body with its length declared: WSGI (the Flask flavour) reads a
-        # chunked body without Content-Length as empty.
-        scope = {**scope, "headers": _with_length(scope["headers"], len(raw))}
+        # The handler gets the declared fields only: unknown and read-only keys are
+        # ignored, as DRF ignores them. The length is declared because WSGI (the Flask
+        # flavour) reads a chunked body without Content-Length as empty.
+        raw = json.dumps({k: v for k, v in body.items() if k in compiled.fields}).encode()
+        scope = {**scope, "headers": _as_json_body(scope["headers"], len(raw))}
         replay = [{"type": "http.request", "body": raw, "more_body": False}]
         return self._insert_messages(receive, messages=replay), scope
 
 
-def _with_length(headers: list, length: int) -> list:
-    kept = [
-        (k, v) for k, v in headers if k.lower() not in (b"content-length", b"transfer-encoding")
-    ]
-    return [*kept, (b"content-length", str(length).encode())]
+def _as_json_body(headers: list, length: int) -> list:
+    """Headers for the replayed body: JSON (also when the client named no type, which
+    Connexion then assumes), of the given length, not chunked."""
+    replaced = (b"content-length", b"transfer-encoding", b"content-type")
+    kept = [(k, v) for k, v in headers if k.lower() not in replaced]
+    return [*kept, (b"content-type", b"application/json"), (b"content-length", b"%d" % length)]
 
 
 def _too_large() -> errors.APIError:

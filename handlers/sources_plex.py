@@ -3,32 +3,6 @@
 from app.auth import current_store
 from app.pagination import Paginator
 
-# Request fields a source can be written with (PlexSourceRequest's properties).
-WRITABLE = (
-    "name",
-    "slug",
-    "enabled",
-    "promoted",
-    "authentication_flow",
-    "enrollment_flow",
-    "user_property_mappings",
-    "group_property_mappings",
-    "policy_engine_mode",
-    "user_matching_mode",
-    "user_path_template",
-    "icon",
-    "group_matching_mode",
-    "client_id",
-    "allowed_servers",
-    "allow_friends",
-    "plex_token",
-)
-
-
-def _writable(body: dict | None) -> dict:
-    """The fields to write; unknown and read-only keys are ignored, as DRF does."""
-    return {key: value for key, value in (body or {}).items() if key in WRITABLE}
-
 
 def sources_plex_list(
     page=None,
@@ -70,20 +44,21 @@ def sources_plex_list(
     return paginator.envelope(results), 200
 
 
-def sources_plex_create(body=None):
-    return current_store().create_source(_writable(body)), 201
+def sources_plex_create(body):
+    return current_store().create_source(body), 201
 
 
 def sources_plex_retrieve(slug):
     return current_store().get_source(slug), 200
 
 
-def sources_plex_update(slug, body=None):
-    return current_store().update_source(slug, _writable(body)), 200
+def sources_plex_update(slug, body):
+    return current_store().update_source(slug, body), 200
 
 
 def sources_plex_partial_update(slug, body=None):
-    return current_store().update_source(slug, _writable(body)), 200
+    # Validation replays an absent PATCH body as `{}`.
+    return current_store().update_source(slug, body), 200
 
 
 def sources_plex_destroy(slug):

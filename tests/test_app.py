@@ -55,6 +55,18 @@ def test_swagger_ui_is_served(anon):
     assert "swagger-ui" in response.text
 
 
+def test_null_beside_all_of_is_accepted_where_nullable():
+    # Connexion 3.3 rejects it (#1284); icon_themed_urls is such a field.
+    from connexion.json_schema import Draft4ResponseValidator
+
+    from app.validation import ResponseSchemaValidator
+
+    schema = {"allOf": [{"type": "object"}], "nullable": True}
+    assert ResponseSchemaValidator(schema).is_valid(None)
+    assert not ResponseSchemaValidator({"allOf": [{"type": "object"}]}).is_valid(None)
+    assert not Draft4ResponseValidator(schema).is_valid(None)
+
+
 def _conversation(client) -> list[tuple[int, dict, bytes]]:
     """A fixed sequence of requests; what came back, with random values masked."""
     requests = [

@@ -62,6 +62,14 @@ SLUG_MESSAGE = 'Enter a valid "slug" consisting of letters, numbers, underscores
             {"authentication_flow": ["Incorrect type. Expected pk value, received int."]},
         ),
         (
+            {"enrollment_flow": {"a": 1}},
+            {"enrollment_flow": ["Incorrect type. Expected pk value, received dict."]},
+        ),
+        (
+            {"group_property_mappings": [5]},
+            {"group_property_mappings": ["Incorrect type. Expected pk value, received int."]},
+        ),
+        (
             {"user_property_mappings": "abc"},
             {"user_property_mappings": ['Expected a list of items but got type "str".']},
         ),
