@@ -3,6 +3,7 @@
 import math
 
 from app import errors
+from app.auth import current_store
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -40,3 +41,17 @@ class Paginator:
             "results": results,
             "autocomplete": {},
         }
+
+
+def paginated_list(resource, *, page, page_size, ordering, search, filters, clauses=()):
+    """A list operation's answer: the page of `resource` the query asks for."""
+    paginator = Paginator(page, page_size)
+    _count, results = current_store().list_page(
+        resource,
+        filters={name: value for name, value in filters.items() if value is not None},
+        search=search,
+        ordering=ordering,
+        window=paginator.window,
+        clauses=clauses,
+    )
+    return paginator.envelope(results), 200

@@ -102,8 +102,9 @@ def _character_problems(text: str) -> list[str]:
     return problems
 
 
-def _icon_problems(name: str) -> list[str]:
-    """authentik's file-name rule for `icon`: URLs pass, relative names must be tame."""
+def _file_name_problems(name: str) -> list[str]:
+    """authentik's rule for file fields (`icon`, `background`): URLs pass, relative
+    names must be tame."""
     if not name or name.startswith(("http:", "https://", "fa://", "/static")):
         return []
     if not re.fullmatch(r"[a-zA-Z0-9._/-]+", name):
@@ -128,7 +129,10 @@ def _icon_problems(name: str) -> list[str]:
 
 
 # Rules the schema cannot say, by body field name.
-FIELD_RULES: dict[str, t.Callable[[str], list[str]]] = {"icon": _icon_problems}
+FIELD_RULES: dict[str, t.Callable[[str], list[str]]] = {
+    "icon": _file_name_problems,
+    "background": _file_name_problems,
+}
 
 
 def _value_messages(value: t.Any, schema_errors: list, field: str | None) -> list[str]:
@@ -282,11 +286,16 @@ class QueryValidator(ParameterValidator):
         given = QueryParams(request.scope.get("query_string", b""))
         problems = {}
         for param in self.parameters.get("query", []):
-            name = param["name"]
-            if name in given:
-                messages = _query_messages(name, given[name], param.get("schema", {}))
-                if messages:
-                    problems[name] = messages
+            name, schema = param["name"], param.get("schema", {})
+            if name not in given:
+                continue
+            if schema.get("type") == "array":
+                values, schema = given.getlist(name), schema.get("items", {})
+            else:
+                values = [given[name]]
+            messages = [m for value in values for m in _query_messages(name, value, schema)]
+            if messages:
+                problems[name] = list(dict.fromkeys(messages))
         if problems:
             raise errors.invalid(problems)
 

@@ -1,7 +1,8 @@
 """`/sources/plex/`: Plex sources."""
 
 from app.auth import current_store
-from app.pagination import Paginator
+from app.pagination import paginated_list
+from models.resources import SOURCES
 
 
 def sources_plex_list(
@@ -34,37 +35,32 @@ def sources_plex_list(
         "slug": slug,
         "user_matching_mode": user_matching_mode,
     }
-    paginator = Paginator(page, page_size)
-    _count, results = current_store().list_sources(
-        filters={k: v for k, v in filters.items() if v is not None},
-        search=search,
-        ordering=ordering,
-        window=paginator.window,
+    return paginated_list(
+        SOURCES, page=page, page_size=page_size, ordering=ordering, search=search, filters=filters
     )
-    return paginator.envelope(results), 200
 
 
 def sources_plex_create(body):
-    return current_store().create_source(body), 201
+    return current_store().create(SOURCES, body), 201
 
 
 def sources_plex_retrieve(slug):
-    return current_store().get_source(slug), 200
+    return current_store().get(SOURCES, slug), 200
 
 
 def sources_plex_update(slug, body):
-    return current_store().update_source(slug, body), 200
+    return current_store().update(SOURCES, slug, body), 200
 
 
 def sources_plex_partial_update(slug, body=None):
     # Validation replays an absent PATCH body as `{}`.
-    return current_store().update_source(slug, body), 200
+    return current_store().update(SOURCES, slug, body), 200
 
 
 def sources_plex_destroy(slug):
-    current_store().delete_source(slug)
+    current_store().delete(SOURCES, slug)
     return None, 204
 
 
 def sources_plex_used_by_list(slug):
-    return current_store().source_used_by(slug), 200
+    return current_store().used_by(SOURCES, slug), 200

@@ -19,24 +19,96 @@ def generate_client_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(40))
 
 
+FLOW_BACKGROUND_URL = "/static/dist/assets/images/flow_background.jpg"
+
+
+def file_url(name: str, default: str) -> str:
+    """authentik's URL for a stored file field: URLs and /static paths pass through,
+    other names are media files, and an empty field shows the default."""
+    if not name:
+        return default
+    if name.startswith(("http:", "https:", "fa://", "/static")):
+        return name
+    return f"/media/{name}"
+
+
+def themed_urls(name: str, url: str) -> dict[str, str] | None:
+    """Light and dark URLs when the file name carries the `%(theme)s` placeholder."""
+    if THEME_PLACEHOLDER not in name:
+        return None
+    return {theme: url.replace(THEME_PLACEHOLDER, theme) for theme in ("light", "dark")}
+
+
 class Flow(Base):
-    """A flow a source sends people to. Only what a reference needs, for now."""
+    """A flow a source sends people to. Stages and policies are not modelled: a flow
+    here is what a reference to it needs, with authentik's fields and defaults."""
 
     __tablename__ = "flow"
 
     flow_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(Text)
-    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    slug: Mapped[str] = mapped_column(Text, unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    designation: Mapped[str] = mapped_column(String(32), index=True)
+    background: Mapped[str] = mapped_column(Text, default="")
+    policy_engine_mode: Mapped[str] = mapped_column(String(8), default="any")
+    compatibility_mode: Mapped[bool] = mapped_column(Boolean, default=False)
+    layout: Mapped[str] = mapped_column(String(32), default="stacked")
+    denied_action: Mapped[str] = mapped_column(String(32), default="message_continue")
+    authentication: Mapped[str] = mapped_column(String(32), default="none")
+
+    def __str__(self) -> str:
+        return f"Flow {self.name} ({self.slug})"
+
+    def to_api(self) -> dict:
+        """The Flow representation, in authentik's serializer field order."""
+        background_url = file_url(self.background, FLOW_BACKGROUND_URL)
+        return {
+            "pk": str(self.flow_uuid),
+            "policybindingmodel_ptr_id": str(self.flow_uuid),
+            "name": self.name,
+            "slug": self.slug,
+            "title": self.title,
+            "designation": self.designation,
+            "background": self.background,
+            "background_url": background_url,
+            "background_themed_urls": themed_urls(self.background, background_url),
+            "stages": [],
+            "policies": [],
+            "cache_count": 0,
+            "policy_engine_mode": self.policy_engine_mode,
+            "compatibility_mode": self.compatibility_mode,
+            "export_url": f"/api/v3/flows/instances/{self.slug}/export/",
+            "layout": self.layout,
+            "denied_action": self.denied_action,
+            "authentication": self.authentication,
+        }
 
 
 class PropertyMapping(Base):
-    """A property mapping; sources reference them by pm_uuid."""
+    """A Plex source property mapping. Its expression is stored, never run."""
 
     __tablename__ = "property_mapping"
 
     pm_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    managed: Mapped[str | None] = mapped_column(Text, unique=True, nullable=True, default=None)
     name: Mapped[str] = mapped_column(Text, unique=True)
     expression: Mapped[str] = mapped_column(Text, default="")
+
+    def __str__(self) -> str:
+        return f"Property Mapping {self.name}"
+
+    def to_api(self) -> dict:
+        return {
+            "pk": str(self.pm_uuid),
+            "managed": self.managed,
+            "name": self.name,
+            "expression": self.expression,
+            "component": "ak-property-mapping-source-plex-form",
+            "verbose_name": "Plex Source Property Mapping",
+            "verbose_name_plural": "Plex Source Property Mappings",
+            "meta_model_name": "authentik_sources_plex.plexsourcepropertymapping",
+        }
 
 
 def _mapping_table(name: str) -> Table:
@@ -90,25 +162,12 @@ class PlexSource(Base):
         secondary=group_property_mappings, order_by=PropertyMapping.pm_uuid
     )
 
-    @property
-    def icon_url(self) -> str:
-        # http(s)://, fa:// and /static values pass through; stored file names are media.
-        if not self.icon:
-            return PLEX_ICON_URL
-        if self.icon.startswith(("http:", "https:", "fa://", "/static")):
-            return self.icon
-        return f"/media/{self.icon}"
-
-    @property
-    def icon_themed_urls(self) -> dict[str, str] | None:
-        if THEME_PLACEHOLDER not in self.icon:
-            return None
-        return {
-            theme: self.icon_url.replace(THEME_PLACEHOLDER, theme) for theme in ("light", "dark")
-        }
+    def __str__(self) -> str:
+        return self.name
 
     def to_api(self) -> dict:
         """The PlexSource representation, in authentik's serializer field order."""
+        icon_url = file_url(self.icon, PLEX_ICON_URL)
         return {
             "pk": str(self.pbm_uuid),
             "name": self.name,
@@ -128,8 +187,8 @@ class PlexSource(Base):
             "managed": self.managed,
             "user_path_template": self.user_path_template,
             "icon": self.icon,
-            "icon_url": self.icon_url,
-            "icon_themed_urls": self.icon_themed_urls,
+            "icon_url": icon_url,
+            "icon_themed_urls": themed_urls(self.icon, icon_url),
             "group_matching_mode": self.group_matching_mode,
             "client_id": self.client_id,
             "allowed_servers": list(self.allowed_servers),

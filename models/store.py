@@ -17,55 +17,11 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app import errors
 from models.identity import Group, Token, User
-from models.sources import Flow, PlexSource, PropertyMapping
+from models.resources import Resource
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
 BOOTSTRAP_TOKEN_IDENTIFIER = "authentik-bootstrap-token"
-
-# Request fields that name other objects, with the model they point at.
-SOURCE_FLOW_FIELDS = {
-    "authentication_flow": "authentication_flow_id",
-    "enrollment_flow": "enrollment_flow_id",
-}
-SOURCE_MAPPING_FIELDS = ("user_property_mappings", "group_property_mappings")
-
-# `?ordering=` accepts these serializer fields; anything else is ignored, as DRF does
-# for fields it cannot order by.
-SOURCE_ORDERING = {
-    "pk": PlexSource.pbm_uuid,
-    "name": PlexSource.name,
-    "slug": PlexSource.slug,
-    "enabled": PlexSource.enabled,
-    "promoted": PlexSource.promoted,
-    "authentication_flow": PlexSource.authentication_flow_id,
-    "enrollment_flow": PlexSource.enrollment_flow_id,
-    "policy_engine_mode": PlexSource.policy_engine_mode,
-    "user_matching_mode": PlexSource.user_matching_mode,
-    "managed": PlexSource.managed,
-    "user_path_template": PlexSource.user_path_template,
-    "icon": PlexSource.icon,
-    "group_matching_mode": PlexSource.group_matching_mode,
-    "client_id": PlexSource.client_id,
-    "allow_friends": PlexSource.allow_friends,
-    "plex_token": PlexSource.plex_token,
-}
-SOURCE_DEFAULT_ORDERING = ("name",)
-
-# Exact-match filters of the list operation, by query parameter.
-SOURCE_FILTERS = {
-    "allow_friends": PlexSource.allow_friends,
-    "authentication_flow": PlexSource.authentication_flow_id,
-    "client_id": PlexSource.client_id,
-    "enabled": PlexSource.enabled,
-    "enrollment_flow": PlexSource.enrollment_flow_id,
-    "group_matching_mode": PlexSource.group_matching_mode,
-    "name": PlexSource.name,
-    "pbm_uuid": PlexSource.pbm_uuid,
-    "policy_engine_mode": PlexSource.policy_engine_mode,
-    "slug": PlexSource.slug,
-    "user_matching_mode": PlexSource.user_matching_mode,
-}
 
 
 @dataclass(frozen=True)
@@ -167,90 +123,75 @@ class Store:
             token.expires = None
             token.user = user
 
-    # -- Plex sources --------------------------------------------------------------
+    # -- the API's objects ------------------------------------------------------------
 
-    def list_sources(
+    def list_page(
         self,
+        resource: Resource,
         *,
         filters: dict,
         search: str | None,
         ordering: str | None,
         window: Callable[[int], tuple[int, int]],
+        clauses: tuple = (),
     ) -> tuple[int, list[dict]]:
-        """Count the matching sources, ask `window(count)` for (offset, limit), and
-        return the count and that slice, both from one snapshot."""
+        """Count the matching objects, ask `window(count)` for (offset, limit), and return
+        the count and that slice, both from one snapshot."""
         with self._read() as session:
-            query = select(PlexSource)
-            invalid = {}
+            query = select(resource.model).where(*clauses)
+            unknown = {}
             for name, value in filters.items():
-                column = SOURCE_FILTERS[name]
+                column = resource.filters[name]
                 if isinstance(column.type, Uuid):
                     value = uuid.UUID(value)
-                if name in SOURCE_FLOW_FIELDS and session.get(Flow, value) is None:
-                    invalid[name] = [errors.FILTER_UNKNOWN_OBJECT]
+                related = resource.relation_filters.get(name)
+                if related is not None and session.get(related, value) is None:
+                    unknown[name] = [errors.FILTER_UNKNOWN_OBJECT]
                 query = query.where(column == value)
-            if invalid:
-                raise errors.invalid(invalid)
-            query = _search(query, search, (PlexSource.name, PlexSource.slug))
+            if unknown:
+                raise errors.invalid(unknown)
+            query = _search(query, search, resource.search)
             count = session.scalar(select(func.count()).select_from(query.subquery()))
             offset, limit = window(count)
-            query = _order(query, ordering, SOURCE_ORDERING, SOURCE_DEFAULT_ORDERING)
-            rows = session.scalars(
-                query.offset(offset)
-                .limit(limit)
-                .options(
-                    selectinload(PlexSource.user_property_mappings),
-                    selectinload(PlexSource.group_property_mappings),
-                )
-            )
-            return count, [source.to_api() for source in rows]
+            query = _order(query, ordering, resource)
+            rows = session.scalars(query.offset(offset).limit(limit).options(*resource.loaders))
+            return count, [row.to_api() for row in rows]
 
-    def get_source(self, slug: str) -> dict:
+    def get(self, resource: Resource, key: str) -> dict:
         with self._read() as session:
-            return _source_or_404(session, slug).to_api()
+            return _get_or_404(session, resource, key).to_api()
 
-    def create_source(self, data: dict) -> dict:
-        return self._save_source(None, data)
+    def create(self, resource: Resource, data: dict) -> dict:
+        return self._save(resource, None, data)
 
-    def update_source(self, slug: str, data: dict) -> dict:
+    def update(self, resource: Resource, key: str, data: dict) -> dict:
         """PUT and PATCH alike: the given fields change, the others keep their value."""
-        return self._save_source(slug, data)
+        return self._save(resource, key, data)
 
-    def _save_source(self, slug: str | None, data: dict) -> dict:
+    def _save(self, resource: Resource, key: str | None, data: dict) -> dict:
         try:
             with self._write() as session:
-                source = PlexSource() if slug is None else _source_or_404(session, slug)
-                _check_source_references(session, source, data)
-                _apply_source_fields(session, source, data)
-                session.add(source)
+                obj = resource.model() if key is None else _get_or_404(session, resource, key)
+                _check(session, resource, obj, data)
+                resource.apply(session, obj, data)
+                session.add(obj)
                 session.flush()
-                return source.to_api()
+                return obj.to_api()
         except IntegrityError:
-            # A concurrent write got in between our checks and our commit (PostgreSQL);
+            # A concurrent write got in between our checks and our commit (PostgreSQL):
             # look again, now that it has committed, and report what it took.
             with self._read() as session:
-                source = PlexSource() if slug is None else _source_or_404(session, slug)
-                _check_source_references(session, source, data)
+                obj = resource.model() if key is None else _get_or_404(session, resource, key)
+                _check(session, resource, obj, data)
             raise
 
-    def delete_source(self, slug: str) -> None:
+    def delete(self, resource: Resource, key: str) -> None:
         with self._write() as session:
-            session.delete(_source_or_404(session, slug))
+            session.delete(_get_or_404(session, resource, key))
 
-    def source_used_by(self, slug: str) -> list[dict]:
+    def used_by(self, resource: Resource, key: str) -> list[dict]:
         with self._read() as session:
-            source = _source_or_404(session, slug)
-            mappings = source.user_property_mappings + source.group_property_mappings
-            return [
-                {
-                    "app": "authentik_core",
-                    "model_name": "propertymapping",
-                    "pk": str(mapping.pm_uuid),
-                    "name": f"Property Mapping {mapping.name}",
-                    "action": "cascade_many",
-                }
-                for mapping in mappings
-            ]
+            return resource.used_by(session, _get_or_404(session, resource, key))
 
 
 def _make_engine(url: str) -> Engine:
@@ -286,48 +227,38 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _source_or_404(session: Session, slug: str) -> PlexSource:
-    source = None
-    if "\x00" not in slug:  # PostgreSQL cannot even compare a NUL; no slug has one
-        source = session.scalar(select(PlexSource).where(PlexSource.slug == slug))
-    if source is None:
-        raise errors.detail(404, errors.SOURCE_NOT_FOUND)
-    return source
+def _get_or_404(session: Session, resource: Resource, key: str):
+    """The object the URL names, or the 404 DRF's get_object_or_404 gives."""
+    obj = None
+    if isinstance(resource.lookup.type, Uuid):
+        try:
+            key = uuid.UUID(key)
+        except ValueError:
+            key = None
+    elif "\x00" in key:  # PostgreSQL cannot even compare a NUL; no stored key has one
+        key = None
+    if key is not None:
+        query = select(resource.model).where(resource.lookup == key).options(*resource.loaders)
+        obj = session.scalar(query)
+    if obj is None:
+        raise errors.detail(404, resource.not_found)
+    return obj
 
 
-def _check_source_references(session: Session, source: PlexSource, data: dict) -> None:
-    """The checks that need the database: unique slug and existing references."""
-    problems: dict[str, list[str]] = {}
-    slug = data.get("slug")
-    if slug is not None and slug != source.slug:
-        taken = session.scalar(select(PlexSource.pbm_uuid).where(PlexSource.slug == slug))
-        if taken is not None:
-            problems["slug"] = [errors.SLUG_TAKEN]
-    for field in SOURCE_FLOW_FIELDS:
-        value = data.get(field)
-        if value is not None and session.get(Flow, uuid.UUID(value)) is None:
-            problems[field] = [errors.DOES_NOT_EXIST.format(pk=value)]
-    for field in SOURCE_MAPPING_FIELDS:
-        given = data.get(field) or []
-        wanted = [uuid.UUID(pk) for pk in given]
-        query = select(PropertyMapping.pm_uuid).where(PropertyMapping.pm_uuid.in_(wanted))
-        found = set(session.scalars(query)) if wanted else set()
-        missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
-        if missing is not None:
-            problems[field] = [errors.DOES_NOT_EXIST.format(pk=missing)]
+def _check(session: Session, resource: Resource, obj, data: dict) -> None:
+    """What only the database can tell: unique fields and references, in one 400 (each
+    resource lists its unique fields before its references, which is its field order)."""
+    problems = {}
+    for name, message in resource.unique.items():
+        value = data.get(name)
+        if value is None or value == getattr(obj, name):
+            continue
+        column = getattr(resource.model, name)
+        if session.scalar(select(resource.pk).where(column == value)) is not None:
+            problems[name] = [message]
+    problems.update(resource.check_references(session, data))
     if problems:
         raise errors.invalid(problems)
-
-
-def _apply_source_fields(session: Session, source: PlexSource, data: dict) -> None:
-    for field, value in data.items():
-        if field in SOURCE_FLOW_FIELDS:
-            setattr(source, SOURCE_FLOW_FIELDS[field], None if value is None else uuid.UUID(value))
-        elif field in SOURCE_MAPPING_FIELDS:
-            pks = list(dict.fromkeys(uuid.UUID(pk) for pk in value))
-            setattr(source, field, [session.get(PropertyMapping, pk) for pk in pks])
-        else:
-            setattr(source, field, value)
 
 
 def _search(query: Select, search: str | None, columns: tuple) -> Select:
@@ -339,13 +270,15 @@ def _search(query: Select, search: str | None, columns: tuple) -> Select:
     return query
 
 
-def _order(query: Select, ordering: str | None, fields: dict, default: tuple[str, ...]) -> Select:
+def _order(query: Select, ordering: str | None, resource: Resource) -> Select:
     """DRF's OrderingFilter: comma-separated fields, `-` for descending; unknown ones are
     dropped and, if none is left, the default applies. The primary key breaks ties so
     that pages never overlap."""
+    fields = resource.ordering
     terms = [term.strip() for term in (ordering or "").split(",")]
-    terms = [term for term in terms if term.removeprefix("-") in fields] or list(default)
+    terms = [term for term in terms if term.removeprefix("-") in fields]
     clauses = [
-        fields[term[1:]].desc() if term.startswith("-") else fields[term].asc() for term in terms
+        fields[term[1:]].desc() if term.startswith("-") else fields[term].asc()
+        for term in terms or resource.default_ordering
     ]
-    return query.order_by(*clauses, fields["pk"].asc())
+    return query.order_by(*clauses, resource.pk.asc())

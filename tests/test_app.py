@@ -11,13 +11,17 @@ from app.main import SPEC_PATH, create_app
 from tests.conftest import AUTH, TOKEN, empty_database
 
 OPERATION_IDS = {
-    "sources_plex_list",
-    "sources_plex_create",
-    "sources_plex_retrieve",
-    "sources_plex_update",
-    "sources_plex_partial_update",
-    "sources_plex_destroy",
-    "sources_plex_used_by_list",
+    f"{prefix}_{action}"
+    for prefix in ("sources_plex", "flows_instances", "propertymappings_source_plex")
+    for action in (
+        "list",
+        "create",
+        "retrieve",
+        "update",
+        "partial_update",
+        "destroy",
+        "used_by_list",
+    )
 }
 
 
@@ -46,6 +50,12 @@ def test_spec_is_served(anon):
         "/sources/plex/",
         "/sources/plex/{slug}/",
         "/sources/plex/{slug}/used_by/",
+        "/flows/instances/",
+        "/flows/instances/{slug}/",
+        "/flows/instances/{slug}/used_by/",
+        "/propertymappings/source/plex/",
+        "/propertymappings/source/plex/{pm_uuid}/",
+        "/propertymappings/source/plex/{pm_uuid}/used_by/",
     }
 
 

@@ -1,0 +1,236 @@
+"""What the API serves, described once per model: how it is looked up, listed, checked
+against the database and written. The store applies these descriptions."""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app import errors
+from models.sources import Flow, PlexSource, PropertyMapping
+
+
+@dataclass(frozen=True)
+class Resource:
+    model: type
+    lookup: object  # the column the URL names an object by
+    not_found: str
+    pk: object
+    filters: dict = field(default_factory=dict)  # query parameter -> column (exact match)
+    relation_filters: dict = field(default_factory=dict)  # query parameter -> model it names
+    search: tuple = ()
+    ordering: dict = field(default_factory=dict)  # `?ordering=` field -> column
+    default_ordering: tuple = ()
+    unique: dict = field(default_factory=dict)  # request field -> message when taken
+    loaders: tuple = ()  # eager loading for serialisation
+    check_references: Callable[[Session, dict], dict] = lambda session, data: {}
+    apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
+    used_by: Callable[[Session, object], list] = lambda session, obj: []
+
+
+def _set(obj, data: dict) -> None:
+    for name, value in data.items():
+        setattr(obj, name, value)
+
+
+def used_by_entry(app: str, model_name: str, obj, action: str) -> dict:
+    """One UsedBy object: who refers to the queried object, and what its deletion does."""
+    pk = getattr(obj, "pbm_uuid", None) or getattr(obj, "pm_uuid", None) or obj.flow_uuid
+    return {"app": app, "model_name": model_name, "pk": str(pk), "name": str(obj), "action": action}
+
+
+# -- Plex sources ----------------------------------------------------------------------
+
+SOURCE_FLOW_FIELDS = {
+    "authentication_flow": "authentication_flow_id",
+    "enrollment_flow": "enrollment_flow_id",
+}
+SOURCE_MAPPING_FIELDS = ("user_property_mappings", "group_property_mappings")
+
+
+def _check_source_references(session: Session, data: dict) -> dict:
+    """Flows and property mappings named in a source must exist (the first missing one
+    of each field is reported, as DRF does)."""
+    problems = {}
+    for name in SOURCE_FLOW_FIELDS:
+        value = data.get(name)
+        if value is not None and session.get(Flow, uuid.UUID(value)) is None:
+            problems[name] = [errors.DOES_NOT_EXIST.format(pk=value)]
+    for name in SOURCE_MAPPING_FIELDS:
+        given = data.get(name) or []
+        wanted = [uuid.UUID(pk) for pk in given]
+        query = select(PropertyMapping.pm_uuid).where(PropertyMapping.pm_uuid.in_(wanted))
+        found = set(session.scalars(query)) if wanted else set()
+        missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
+        if missing is not None:
+            problems[name] = [errors.DOES_NOT_EXIST.format(pk=missing)]
+    return problems
+
+
+def _apply_source(session: Session, source: PlexSource, data: dict) -> None:
+    for name, value in data.items():
+        if name in SOURCE_FLOW_FIELDS:
+            flow = None if value is None else uuid.UUID(value)
+            setattr(source, SOURCE_FLOW_FIELDS[name], flow)
+        elif name in SOURCE_MAPPING_FIELDS:
+            # A list replaces the set; a pk given twice counts once.
+            pks = dict.fromkeys(uuid.UUID(pk) for pk in value)
+            setattr(source, name, [session.get(PropertyMapping, pk) for pk in pks])
+        else:
+            setattr(source, name, value)
+
+
+def _source_used_by(session: Session, source: PlexSource) -> list[dict]:
+    # A source's own property mappings (a forward many-to-many), group list first, as
+    # authentik walks the managers in name order.
+    mappings = source.group_property_mappings + source.user_property_mappings
+    return [used_by_entry("authentik_core", "propertymapping", m, "cascade_many") for m in mappings]
+
+
+SOURCES = Resource(
+    model=PlexSource,
+    lookup=PlexSource.slug,
+    not_found=errors.SOURCE_NOT_FOUND,
+    pk=PlexSource.pbm_uuid,
+    filters={
+        "allow_friends": PlexSource.allow_friends,
+        "authentication_flow": PlexSource.authentication_flow_id,
+        "client_id": PlexSource.client_id,
+        "enabled": PlexSource.enabled,
+        "enrollment_flow": PlexSource.enrollment_flow_id,
+        "group_matching_mode": PlexSource.group_matching_mode,
+        "name": PlexSource.name,
+        "pbm_uuid": PlexSource.pbm_uuid,
+        "policy_engine_mode": PlexSource.policy_engine_mode,
+        "slug": PlexSource.slug,
+        "user_matching_mode": PlexSource.user_matching_mode,
+    },
+    relation_filters={"authentication_flow": Flow, "enrollment_flow": Flow},
+    search=(PlexSource.name, PlexSource.slug),
+    # Serializer fields backed by a column; anything else is ignored, as DRF does for
+    # fields it cannot order by.
+    ordering={
+        "pk": PlexSource.pbm_uuid,
+        "name": PlexSource.name,
+        "slug": PlexSource.slug,
+        "enabled": PlexSource.enabled,
+        "promoted": PlexSource.promoted,
+        "authentication_flow": PlexSource.authentication_flow_id,
+        "enrollment_flow": PlexSource.enrollment_flow_id,
+        "policy_engine_mode": PlexSource.policy_engine_mode,
+        "user_matching_mode": PlexSource.user_matching_mode,
+        "managed": PlexSource.managed,
+        "user_path_template": PlexSource.user_path_template,
+        "icon": PlexSource.icon,
+        "group_matching_mode": PlexSource.group_matching_mode,
+        "client_id": PlexSource.client_id,
+        "allow_friends": PlexSource.allow_friends,
+        "plex_token": PlexSource.plex_token,
+    },
+    default_ordering=("name",),
+    unique={"slug": errors.SLUG_TAKEN},
+    loaders=(
+        selectinload(PlexSource.user_property_mappings),
+        selectinload(PlexSource.group_property_mappings),
+    ),
+    check_references=_check_source_references,
+    apply=_apply_source,
+    used_by=_source_used_by,
+)
+
+
+# -- flows -----------------------------------------------------------------------------
+
+
+def _flow_used_by(session: Session, flow: Flow) -> list[dict]:
+    """Sources that authenticate or enrol with the flow; deleting it nulls their field."""
+    entries = []
+    for column in (PlexSource.authentication_flow_id, PlexSource.enrollment_flow_id):
+        query = select(PlexSource).where(column == flow.flow_uuid).order_by(PlexSource.pbm_uuid)
+        entries += [
+            used_by_entry("authentik_core", "source", source, "set_null")
+            for source in session.scalars(query)
+        ]
+    return entries
+
+
+FLOWS = Resource(
+    model=Flow,
+    lookup=Flow.slug,
+    not_found="No Flow matches the given query.",
+    pk=Flow.flow_uuid,
+    filters={
+        "denied_action": Flow.denied_action,
+        "designation": Flow.designation,
+        "flow_uuid": Flow.flow_uuid,
+        "name": Flow.name,
+        "slug": Flow.slug,
+    },
+    search=(Flow.name, Flow.slug, Flow.designation, Flow.title),
+    ordering={
+        "pk": Flow.flow_uuid,
+        "policybindingmodel_ptr_id": Flow.flow_uuid,
+        "name": Flow.name,
+        "slug": Flow.slug,
+        "title": Flow.title,
+        "designation": Flow.designation,
+        "background": Flow.background,
+        "policy_engine_mode": Flow.policy_engine_mode,
+        "compatibility_mode": Flow.compatibility_mode,
+        "layout": Flow.layout,
+        "denied_action": Flow.denied_action,
+        "authentication": Flow.authentication,
+    },
+    default_ordering=("slug",),
+    unique={"slug": "Flow with this slug already exists."},
+    used_by=_flow_used_by,
+)
+
+
+# -- Plex source property mappings -----------------------------------------------------
+
+
+def _mapping_used_by(session: Session, mapping: PropertyMapping) -> list[dict]:
+    """Sources that list the mapping; deleting it removes it from their lists."""
+    entries = []
+    for relationship in (PlexSource.group_property_mappings, PlexSource.user_property_mappings):
+        query = (
+            select(PlexSource)
+            .where(relationship.any(PropertyMapping.pm_uuid == mapping.pm_uuid))
+            .order_by(PlexSource.pbm_uuid)
+        )
+        entries += [
+            used_by_entry("authentik_core", "source", source, "cascade_many")
+            for source in session.scalars(query)
+        ]
+    return entries
+
+
+PLEX_MAPPINGS = Resource(
+    model=PropertyMapping,
+    lookup=PropertyMapping.pm_uuid,
+    not_found="No PlexSourcePropertyMapping matches the given query.",
+    pk=PropertyMapping.pm_uuid,
+    filters={"name": PropertyMapping.name},
+    search=(PropertyMapping.name,),
+    ordering={"name": PropertyMapping.name, "pk": PropertyMapping.pm_uuid},
+    default_ordering=("name",),
+    unique={
+        "managed": "Property Mapping with this Managed by authentik already exists.",
+        "name": "Property Mapping with this name already exists.",
+    },
+    used_by=_mapping_used_by,
+)
+
+
+def managed_filter(managed: list[str] | None, managed_isnull: bool | None) -> list:
+    """The mapping list's `managed` (any of) and `managed__isnull` filters."""
+    clauses = []
+    if managed:
+        clauses.append(or_(*(PropertyMapping.managed == value for value in managed)))
+    if managed_isnull is not None:
+        column = PropertyMapping.managed
+        clauses.append(column.is_(None) if managed_isnull else column.is_not(None))
+    return clauses
