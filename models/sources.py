@@ -176,8 +176,9 @@ class PlexSource(Base):
             "promoted": self.promoted,
             "authentication_flow": _str_or_none(self.authentication_flow_id),
             "enrollment_flow": _str_or_none(self.enrollment_flow_id),
-            "user_property_mappings": [str(m.pm_uuid) for m in self.user_property_mappings],
-            "group_property_mappings": [str(m.pm_uuid) for m in self.group_property_mappings],
+            # In pk order, whether the list was just written or read back.
+            "user_property_mappings": sorted(str(m.pm_uuid) for m in self.user_property_mappings),
+            "group_property_mappings": sorted(str(m.pm_uuid) for m in self.group_property_mappings),
             "component": "ak-source-plex-form",
             "verbose_name": "Plex Source",
             "verbose_name_plural": "Plex Sources",

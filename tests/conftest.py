@@ -130,3 +130,23 @@ def make_source(api, **fields) -> dict:
     response = api.post("/sources/plex/", json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def make_flow(api, **fields) -> dict:
+    body = {
+        "name": "Plex login",
+        "slug": "plex-login",
+        "title": "Log in with Plex",
+        "designation": "authentication",
+        **fields,
+    }
+    response = api.post("/flows/instances/", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def make_mapping(api, **fields) -> dict:
+    body = {"name": "Plex email", "expression": "return {'email': info['email']}", **fields}
+    response = api.post("/propertymappings/source/plex/", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
