@@ -12,7 +12,6 @@ NOT_A_STRING = "Not a valid string."
 NOT_A_BOOLEAN = "Must be a valid boolean."
 NOT_AN_INTEGER = "A valid integer is required."
 NOT_A_LIST = 'Expected a list of items but got type "{type}".'
-NOT_A_PK = "Incorrect type. Expected pk value, received {type}."
 MAX_LENGTH = "Ensure this field has no more than {limit} characters."
 MIN_VALUE = "Ensure this value is greater than or equal to {limit}."
 INVALID_CHOICE = '"{value}" is not a valid choice.'

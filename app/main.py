@@ -45,9 +45,12 @@ class OrjsonJsonifier(Jsonifier):
 
 
 class RoutedRequestMiddleware:
-    """Hands the app's store to the security function and the handlers, and answers 404
-    for a URL no operation matched, so that neither flavour's own router runs a handler
-    Connexion did not route (Werkzeug matches some paths Starlette refuses, e.g. `%0A`)."""
+    """Prepares a request for Connexion's checks and the handlers:
+    - a URL no operation matched is a 404, so that neither flavour's own router runs a
+      handler Connexion did not route (Werkzeug matches paths Starlette refuses, `%0A`);
+    - the media type is lower-cased, as it is case-insensitive and Connexion's lookup of
+      the body's schema is not (`APPLICATION/JSON` went unvalidated);
+    - the app's store is handed to the security function and the handlers."""
 
     def __init__(self, app, store: Store):
         self.app = app
@@ -59,7 +62,15 @@ class RoutedRequestMiddleware:
             if not extensions.get(ROUTING_CONTEXT, {}).get("operation_id"):
                 raise HTTPException(404)
             extensions.setdefault("connexion_context", {})["store"] = self.store
+            scope["headers"] = [_lower_media_type(k, v) for k, v in scope["headers"]]
         await self.app(scope, receive, send)
+
+
+def _lower_media_type(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    if name.lower() != b"content-type":
+        return name, value
+    media_type, separator, parameters = value.partition(b";")
+    return name, media_type.strip().lower() + separator + parameters
 
 
 class AllowedMethods:
@@ -78,9 +89,15 @@ class AllowedMethods:
 
 
 def _render(error: errors.APIError) -> ConnexionResponse:
+    try:
+        body = orjson.dumps(error.body)
+    except TypeError:
+        # A message that quotes a lone surrogate back: orjson refuses it, the standard
+        # library escapes it (`\\ud800`), as DRF's renderer would.
+        body = json.dumps(error.body, separators=(",", ":")).encode()
     return ConnexionResponse(
         status_code=error.status,
-        body=orjson.dumps(error.body),
+        body=body,
         content_type="application/json",
         headers=error.headers,
     )

@@ -48,7 +48,8 @@ def paginated_list(resource, *, page, page_size, ordering, search, filters, clau
     paginator = Paginator(page, page_size)
     _count, results = current_store().list_page(
         resource,
-        filters={name: value for name, value in filters.items() if value is not None},
+        # An empty filter value filters nothing, as in django-filter.
+        filters={name: value for name, value in filters.items() if value not in (None, "")},
         search=search,
         ordering=ordering,
         window=paginator.window,

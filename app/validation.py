@@ -18,7 +18,7 @@ from connexion.validators import (
     JSONResponseBodyValidator,
     ParameterValidator,
 )
-from jsonschema import Draft4Validator
+from jsonschema import Draft4Validator, ValidationError
 from jsonschema._format import is_uuid
 from jsonschema.validators import extend
 from starlette.datastructures import Headers, QueryParams
@@ -42,7 +42,22 @@ def _is_uuid(text: str) -> bool:
 
 
 _nullable_all_of = allow_nullable(Draft4Validator.VALIDATORS["allOf"])
-RequestSchemaValidator = extend(Draft4RequestValidator, {"allOf": _nullable_all_of})
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    """`pattern` as JSON Schema means it (ECMA-262): `$` ends the string. Python's `$`
+    also matches before a final newline, which let `"abc\\n"` pass as a slug."""
+    if not validator.is_type(instance, "string"):
+        return
+    ends = pattern.endswith("$") and not pattern.endswith("\\$")
+    python_pattern = pattern[:-1] + r"\Z" if ends else pattern
+    if not re.search(python_pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+RequestSchemaValidator = extend(
+    Draft4RequestValidator, {"allOf": _nullable_all_of, "pattern": _ecma_pattern}
+)
 ResponseSchemaValidator = extend(Draft4ResponseValidator, {"allOf": _nullable_all_of})
 
 
@@ -56,7 +71,10 @@ def _json_type(value: t.Any) -> str:
 def _type_message(expected: str, value: t.Any, schema: dict) -> str:
     if expected == "string":
         if schema.get("format") == "uuid":
-            return errors.NOT_A_PK.format(type=_json_type(value))
+            # What Django makes of it: an integer is a UUID's number, anything else text.
+            if isinstance(value, int) and not isinstance(value, bool):
+                return errors.DOES_NOT_EXIST.format(pk=value)
+            return errors.INVALID_UUID.format(value=value)
         return errors.NOT_A_STRING
     if expected == "boolean":
         return errors.NOT_A_BOOLEAN
@@ -87,8 +105,9 @@ def _message(error) -> str:
     return error.message
 
 
-# Errors that stop a field's validation, as DRF stops at a wrong type or a blank string.
-_FIRST = ("type", "minLength")
+# Errors that stop a field's validation, as DRF stops at a choice it does not know
+# (whatever its type), a wrong type or a blank string.
+_FIRST = ("enum", "type", "minLength")
 
 
 def _character_problems(text: str) -> list[str]:
@@ -135,14 +154,19 @@ FIELD_RULES: dict[str, t.Callable[[str], list[str]]] = {
 }
 
 
-def _value_messages(value: t.Any, schema_errors: list, field: str | None) -> list[str]:
+def _is_text(schema: dict) -> bool:
+    """A free-text string (DRF's CharField), not a choice or a reference."""
+    return schema.get("type") == "string" and not {"format", "enum", "allOf"} & set(schema)
+
+
+def _value_messages(value: t.Any, schema_errors: list, field: str | None, schema: dict) -> list:
     """Messages for one scalar value, in DRF's order."""
     for keyword in _FIRST:
         first = [e for e in schema_errors if e.validator == keyword]
         if first:
             return [_message(first[0])]
     messages = [_message(e) for e in schema_errors if e.validator == "maxLength"]
-    if isinstance(value, str):
+    if isinstance(value, str) and _is_text(schema):
         messages += _character_problems(value)
     messages += [_message(e) for e in schema_errors if e.validator != "maxLength"]
     if not messages and isinstance(value, str) and field in FIELD_RULES:
@@ -157,11 +181,16 @@ def _field_errors(name: str, schema: dict, value: t.Any, validator) -> list | di
         return [] if schema.get("nullable") else [errors.NOT_NULL]
     found = list(validator.iter_errors(value))
     if schema.get("type") != "array" or not isinstance(value, list):
-        return _value_messages(value, found, name)
+        return _value_messages(value, found, name, schema)
     by_item: dict[str, list[str]] = {}
     for index, item in enumerate(value):
         item_errors = [e for e in found if e.path and e.path[0] == index]
-        messages = [errors.NOT_NULL] if item is None else _value_messages(item, item_errors, None)
+        item_schema = schema.get("items", {})
+        messages = (
+            [errors.NOT_NULL]
+            if item is None
+            else _value_messages(item, item_errors, None, item_schema)
+        )
         if messages:
             by_item[str(index)] = messages
     if not by_item:
@@ -261,7 +290,7 @@ def _parse_json(raw: bytes) -> t.Any:
     # JSON is UTF-8 (RFC 8259) whatever charset the Content-Type claims.
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise errors.detail(400, errors.PARSE_ERROR.format(reason=error)) from None
 
 
@@ -303,9 +332,13 @@ class QueryValidator(ParameterValidator):
 def _query_messages(name: str, raw: str, schema: dict) -> list[str]:
     kind = schema.get("type")
     if kind == "integer":
-        if not re.fullmatch(r"-?[0-9]+", raw):
+        try:
+            number = int(raw) if re.fullmatch(r"-?[0-9]+", raw) else None
+        except ValueError:  # more digits than Python converts
+            number = None
+        if number is None:
             return [errors.NOT_AN_INTEGER]
-        if "minimum" in schema and int(raw) < schema["minimum"]:
+        if "minimum" in schema and number < schema["minimum"]:
             return [errors.MIN_VALUE.format(limit=schema["minimum"])]
         return []
     if kind == "boolean":

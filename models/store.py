@@ -3,6 +3,7 @@
 Handlers call these methods and get plain dicts back; sessions never leave this module.
 """
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -212,6 +213,8 @@ def _make_engine(url: str) -> Engine:
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+        # SQLite's own lower() knows only ASCII; searches should fold "Ü" as PostgreSQL does.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
@@ -221,6 +224,10 @@ def _make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _now() -> datetime:
@@ -261,11 +268,25 @@ def _check(session: Session, resource: Resource, obj, data: dict) -> None:
         raise errors.invalid(problems)
 
 
+_SEARCH_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+""")
+
+
+def search_terms(search: str | None) -> list[str]:
+    """DRF's search_smart_split: whitespace separates terms, a quoted phrase is one term,
+    and unquoted tokens also split on commas. NUL characters are dropped."""
+    terms = []
+    for token in _SEARCH_TOKEN.findall((search or "").replace("\x00", "")):
+        token = token.strip(",")
+        if len(token) > 1 and token[0] in "\"'" and token[0] == token[-1]:
+            terms.append(re.sub(r"\\(.)", r"\1", token[1:-1]))
+        else:
+            terms += [part.strip() for part in token.split(",") if part.strip()]
+    return [term for term in terms if term]
+
+
 def _search(query: Select, search: str | None, columns: tuple) -> Select:
-    """DRF's SearchFilter: terms split on spaces and commas are ANDed, each matching any
-    column case-insensitively."""
-    terms = (search or "").replace("\x00", "").replace(",", " ").split()
-    for term in terms:
+    """DRF's SearchFilter: every term must match some column, case-insensitively."""
+    for term in search_terms(search):
         query = query.where(or_(*(column.icontains(term, autoescape=True) for column in columns)))
     return query
 

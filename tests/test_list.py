@@ -76,6 +76,10 @@ def sources(api):
         ("search=%25", []),
         ("search=_", []),
         ("search=a%00lpha", ["alpha"]),
+        ('search="alpha home"', ["alpha"]),
+        ('search="home alpha"', []),
+        ("name=", ["alpha", "beta-home", "gamma"]),
+        ("slug=&client_id=", ["alpha", "beta-home", "gamma"]),
         ("unknown=1", ["alpha", "beta-home", "gamma"]),
     ],
 )
@@ -113,6 +117,8 @@ def test_ordering(api, sources, query, expected):
         ("page=abc", {"page": ["A valid integer is required."]}),
         ("page=last", {"page": ["A valid integer is required."]}),
         ("page=1.5", {"page": ["A valid integer is required."]}),
+        ("page=" + "9" * 5000, {"page": ["A valid integer is required."]}),
+        ("page_size=-" + "9" * 5000, {"page_size": ["A valid integer is required."]}),
         ("page_size=abc", {"page_size": ["A valid integer is required."]}),
         ("page_size=0", {"page_size": ["Ensure this value is greater than or equal to 1."]}),
         ("page_size=-3", {"page_size": ["Ensure this value is greater than or equal to 1."]}),
@@ -228,3 +234,9 @@ def test_page_two_of_nothing_is_404(api):
     response = api.get("/sources/plex/?page=2")
     assert response.status_code == 404
     assert response.json() == {"detail": "Invalid page."}
+
+
+def test_search_folds_case_beyond_ascii(api):
+    make_source(api, name="Ünïcode Plex", slug="unicode")
+    make_source(api, name="Other", slug="other")
+    assert slugs(api.get("/sources/plex/?search=üNÏ")) == ["unicode"]

@@ -1,5 +1,7 @@
 """Every validation message the survey lists (§3.2) and CONTRACT keeps, exactly."""
 
+import json
+
 import pytest
 
 from tests.conftest import count_rows, make_source
@@ -59,15 +61,17 @@ SLUG_MESSAGE = 'Enter a valid "slug" consisting of letters, numbers, underscores
         ({"authentication_flow": "abc"}, {"authentication_flow": ["“abc” is not a valid UUID."]}),
         (
             {"authentication_flow": 5},
-            {"authentication_flow": ["Incorrect type. Expected pk value, received int."]},
+            {"authentication_flow": ['Invalid pk "5" - object does not exist.']},
         ),
         (
-            {"enrollment_flow": {"a": 1}},
-            {"enrollment_flow": ["Incorrect type. Expected pk value, received dict."]},
+            {"authentication_flow": {"a": 1}},
+            {"authentication_flow": ["“{'a': 1}” is not a valid UUID."]},
         ),
+        ({"policy_engine_mode": 5}, {"policy_engine_mode": ['"5" is not a valid choice.']}),
+        ({"slug": "abc\n"}, {"slug": [SLUG_MESSAGE]}),
         (
             {"group_property_mappings": [5]},
-            {"group_property_mappings": ["Incorrect type. Expected pk value, received int."]},
+            {"group_property_mappings": ['Invalid pk "5" - object does not exist.']},
         ),
         (
             {"user_property_mappings": "abc"},
@@ -225,3 +229,43 @@ def test_rejected_update_changes_nothing(api):
     )
     assert response.status_code == 400
     assert api.get("/sources/plex/plex/").json() == created
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("authentication_flow", "“\ud800” is not a valid UUID."),
+        ("policy_engine_mode", '"\ud800" is not a valid choice.'),
+    ],
+)
+def test_lone_surrogate_quoted_back_in_a_message(api, store, field, message):
+    # Found in review: orjson refused to render the message, which was a 500.
+    raw = b'{"name": "n", "slug": "s", "plex_token": "t", "%s": "\\ud800"}' % field.encode()
+    response = api.post("/sources/plex/", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert json.loads(response.content) == {field: [message]}
+    assert count_rows(store, "plex_source") == 0
+
+
+def test_deeply_nested_json_is_a_parse_error(api):
+    response = api.post(
+        "/sources/plex/", content=b"[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
+
+
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "Application/Json; charset=UTF-8"])
+def test_media_type_is_case_insensitive(api, store, content_type):
+    bad = api.post(
+        "/sources/plex/", content=b'{"name": ""}', headers={"Content-Type": content_type}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["name"] == ["This field may not be blank."]
+    good = api.post(
+        "/sources/plex/",
+        content=b'{"name": "n", "slug": "s", "plex_token": "t"}',
+        headers={"Content-Type": content_type},
+    )
+    assert good.status_code == 201
+    assert count_rows(store, "plex_source") == 1
