@@ -2,6 +2,7 @@
 included), all checks. Failures the contract accepts are in the committed baseline,
 each with its reason."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,35 @@ BASELINE = Path(__file__).parent / "schemathesis-baseline.json"
 SCHEMATHESIS = Path(sys.executable).parent / "st"
 
 
-def test_schemathesis_finds_nothing(server, tmp_path):
+def _stateful_sources_created(report_dir: Path) -> tuple[int, int]:
+    """How many Plex sources the stateful phase created (201) naming a flow, and how
+    many naming a property mapping: it can only do so with objects it created first."""
+    with_flow = with_mapping = 0
+    with next(report_dir.glob("*.ndjson")).open() as events:
+        scenarios = [json.loads(line).get("ScenarioFinished") for line in events]
+    for scenario in filter(None, scenarios):
+        recorder = scenario.get("recorder", {})
+        for case_id, case in recorder.get("cases", {}).items():
+            request = case["value"]
+            response = (recorder.get("interactions", {}).get(case_id) or {}).get("response")
+            if (
+                case["value"]["meta"]["phase"]["name"] != "stateful"
+                or (request["method"], request["path"]) != ("POST", "/sources/plex/")
+                or not response
+                or response["status_code"] != 201
+            ):
+                continue
+            body = request["body"]
+            with_flow += bool(body.get("authentication_flow") or body.get("enrollment_flow"))
+            with_mapping += bool(
+                body.get("user_property_mappings") or body.get("group_property_mappings")
+            )
+    return with_flow, with_mapping
+
+
+def run_schemathesis(server: str, report_dir: Path, *options: str) -> str:
+    """The schemathesis CLI against the server with every check and the baseline; its
+    output, after asserting that it found nothing new."""
     result = subprocess.run(
         [
             str(SCHEMATHESIS),
@@ -22,21 +51,18 @@ def test_schemathesis_finds_nothing(server, tmp_path):
             f"Authorization: Bearer {TOKEN}",
             "--checks",
             "all",
-            "--phases",
-            "examples,coverage,fuzzing,stateful",
             "--seed",
             "20261128",
-            "--max-examples",
-            "40",
             "--request-timeout",
             "10",
             "--continue-on-failure",
             "--baseline",
             str(BASELINE),
             "--report",
-            "junit",
+            "junit,ndjson",
             "--report-dir",
-            str(tmp_path),
+            str(report_dir),
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -45,4 +71,36 @@ def test_schemathesis_finds_nothing(server, tmp_path):
     print(result.stdout[-3000:])  # shown by pytest -rA, and on failure
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "Failures:" not in result.stdout
-    assert "✅ Stateful" in result.stdout
+    return result.stdout
+
+
+def test_schemathesis_finds_nothing(server, tmp_path):
+    output = run_schemathesis(
+        server, tmp_path, "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "40"
+    )
+    assert "✅ Stateful" in output
+
+
+def test_stateful_phase_builds_sources_on_real_flows_and_mappings(server, tmp_path):
+    """The spec's links lead from a created flow or mapping to a source that uses it."""
+    operations = [
+        "flows_instances_create",
+        "propertymappings_source_plex_create",
+        "sources_plex_create",
+        "sources_plex_retrieve",
+    ]
+    run_schemathesis(
+        server,
+        tmp_path,
+        "--phases",
+        "stateful",
+        "--mode",
+        "positive",
+        "--max-examples",
+        "50",
+        *[option for operation in operations for option in ("--include-operation-id", operation)],
+    )
+    with_flow, with_mapping = _stateful_sources_created(tmp_path)
+    print(f"stateful: {with_flow} sources created with a flow, {with_mapping} with a mapping")
+    assert with_flow > 0
+    assert with_mapping > 0
