@@ -1,18 +1,32 @@
-"""Bearer-token authentication, as authentik's TokenAuthentication answers it."""
+"""Bearer-token authentication, as authentik's TokenAuthentication answers it, followed
+by the operation's permission checks."""
 
 from connexion import context
+from connexion.middleware.abstract import ROUTING_CONTEXT
+from starlette.concurrency import run_in_threadpool
 
 from app import errors
+from app.permissions import authorize
+from models.store import Identity, Store
 
 
-def bearer_info(token: str, request) -> dict:
-    """Connexion's x-bearerInfoFunc: the token's user, or 403 `Token invalid/expired`."""
-    identity = request.context["store"].identity_for_token(token.strip())
+async def bearer_info(token: str, request) -> dict:
+    """Connexion's x-bearerInfoFunc: the token's user, or 403 `Token invalid/expired`;
+    then 403/404 if that user may not run the operation on its object."""
+    store: Store = request.context["store"]
+    identity = await run_in_threadpool(store.identity_for_token, token)
     if identity is None:
         raise errors.detail(403, errors.TOKEN_INVALID)
+    operation_id = request.scope["extensions"][ROUTING_CONTEXT]["operation_id"]
+    await authorize(store, identity, operation_id, request.scope.get("path_params", {}))
     return {"sub": identity.username, "identity": identity}
 
 
-def current_store():
+def current_store() -> Store:
     """The store of the app serving this request."""
     return context.context["store"]
+
+
+def current_identity() -> Identity:
+    """Who is calling (set by bearer_info)."""
+    return context.context["token_info"]["identity"]

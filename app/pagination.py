@@ -3,7 +3,8 @@
 import math
 
 from app import errors
-from app.auth import current_store
+from app.auth import current_identity, current_store
+from app.permissions import visible
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -44,7 +45,8 @@ class Paginator:
 
 
 def paginated_list(resource, *, page, page_size, ordering, search, filters, clauses=()):
-    """A list operation's answer: the page of `resource` the query asks for."""
+    """A list operation's answer: the page of `resource` the query asks for, among the
+    objects the caller may view."""
     paginator = Paginator(page, page_size)
     _count, results = current_store().list_page(
         resource,
@@ -54,5 +56,6 @@ def paginated_list(resource, *, page, page_size, ordering, search, filters, clau
         ordering=ordering,
         window=paginator.window,
         clauses=clauses,
+        visible=visible(current_identity(), resource),
     )
     return paginator.envelope(results), 200

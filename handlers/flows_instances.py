@@ -1,7 +1,8 @@
 """`/flows/instances/`: flows."""
 
-from app.auth import current_store
+from app.auth import current_identity, current_store
 from app.pagination import paginated_list
+from app.permissions import viewable_used_by
 from models.resources import FLOWS
 
 
@@ -50,4 +51,5 @@ def flows_instances_destroy(slug):
 
 
 def flows_instances_used_by_list(slug):
-    return current_store().used_by(FLOWS, slug), 200
+    entries = current_store().used_by(FLOWS, slug)
+    return viewable_used_by(current_identity(), entries), 200

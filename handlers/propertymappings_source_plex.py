@@ -1,7 +1,8 @@
 """`/propertymappings/source/plex/`: Plex source property mappings."""
 
-from app.auth import current_store
+from app.auth import current_identity, current_store
 from app.pagination import paginated_list
+from app.permissions import viewable_used_by
 from models.resources import PLEX_MAPPINGS, managed_filter
 
 
@@ -47,4 +48,5 @@ def propertymappings_source_plex_destroy(pm_uuid):
 
 
 def propertymappings_source_plex_used_by_list(pm_uuid):
-    return current_store().used_by(PLEX_MAPPINGS, pm_uuid), 200
+    entries = current_store().used_by(PLEX_MAPPINGS, pm_uuid)
+    return viewable_used_by(current_identity(), entries), 200

@@ -1,7 +1,8 @@
 """`/sources/plex/`: Plex sources."""
 
-from app.auth import current_store
+from app.auth import current_identity, current_store
 from app.pagination import paginated_list
+from app.permissions import viewable_used_by, without_secrets
 from models.resources import SOURCES
 
 
@@ -35,26 +36,29 @@ def sources_plex_list(
         "slug": slug,
         "user_matching_mode": user_matching_mode,
     }
-    return paginated_list(
+    body, status = paginated_list(
         SOURCES, page=page, page_size=page_size, ordering=ordering, search=search, filters=filters
     )
+    identity = current_identity()
+    body["results"] = [without_secrets(identity, source) for source in body["results"]]
+    return body, status
 
 
 def sources_plex_create(body):
-    return current_store().create(SOURCES, body), 201
+    return without_secrets(current_identity(), current_store().create(SOURCES, body)), 201
 
 
 def sources_plex_retrieve(slug):
-    return current_store().get(SOURCES, slug), 200
+    return without_secrets(current_identity(), current_store().get(SOURCES, slug)), 200
 
 
 def sources_plex_update(slug, body):
-    return current_store().update(SOURCES, slug, body), 200
+    return without_secrets(current_identity(), current_store().update(SOURCES, slug, body)), 200
 
 
 def sources_plex_partial_update(slug, body=None):
     # Validation replays an absent PATCH body as `{}`.
-    return current_store().update(SOURCES, slug, body), 200
+    return without_secrets(current_identity(), current_store().update(SOURCES, slug, body)), 200
 
 
 def sources_plex_destroy(slug):
@@ -63,4 +67,4 @@ def sources_plex_destroy(slug):
 
 
 def sources_plex_used_by_list(slug):
-    return current_store().used_by(SOURCES, slug), 200
+    return viewable_used_by(current_identity(), current_store().used_by(SOURCES, slug)), 200

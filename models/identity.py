@@ -8,7 +8,16 @@ import hashlib
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table, Text, Uuid
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime
@@ -68,3 +77,25 @@ class Token(Base):
     @staticmethod
     def digest(key: str) -> str:
         return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class PermissionGrant(Base):
+    """A permission given to a user or to a group: on every object of a model (global,
+    `object_pk` null) or on one object. Codenames are authentik's, such as
+    `authentik_sources_plex.change_plexsource`."""
+
+    __tablename__ = "permission_grant"
+    # Exactly one holder. (A unique constraint could not stop duplicates: NULLs differ.)
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) != (group_uuid IS NULL)", name="one_holder"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codename: Mapped[str] = mapped_column(String(150), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    group_uuid: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("group.group_uuid", ondelete="CASCADE"), nullable=True, index=True
+    )
+    object_pk: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

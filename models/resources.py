@@ -15,6 +15,7 @@ from models.sources import Flow, PlexSource, PropertyMapping
 @dataclass(frozen=True)
 class Resource:
     model: type
+    permission_model: str  # authentik's `<app>.<model>`, for permission codenames
     lookup: object  # the column the URL names an object by
     not_found: str
     pk: object
@@ -28,6 +29,11 @@ class Resource:
     check_references: Callable[[Session, dict], dict] = lambda session, data: {}
     apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
     used_by: Callable[[Session, object], list] = lambda session, obj: []
+
+    def codename(self, action: str) -> str:
+        """`view`, `add`, `change` or `delete`, as authentik names the permission."""
+        app, model = self.permission_model.split(".")
+        return f"{app}.{action}_{model}"
 
 
 def _set(obj, data: dict) -> None:
@@ -91,6 +97,7 @@ def _source_used_by(session: Session, source: PlexSource) -> list[dict]:
 
 SOURCES = Resource(
     model=PlexSource,
+    permission_model="authentik_sources_plex.plexsource",
     lookup=PlexSource.slug,
     not_found=errors.SOURCE_NOT_FOUND,
     pk=PlexSource.pbm_uuid,
@@ -158,6 +165,7 @@ def _flow_used_by(session: Session, flow: Flow) -> list[dict]:
 
 FLOWS = Resource(
     model=Flow,
+    permission_model="authentik_flows.flow",
     lookup=Flow.slug,
     not_found="No Flow matches the given query.",
     pk=Flow.flow_uuid,
@@ -210,6 +218,7 @@ def _mapping_used_by(session: Session, mapping: PropertyMapping) -> list[dict]:
 
 PLEX_MAPPINGS = Resource(
     model=PropertyMapping,
+    permission_model="authentik_sources_plex.plexsourcepropertymapping",
     lookup=PropertyMapping.pm_uuid,
     not_found="No PlexSourcePropertyMapping matches the given query.",
     pk=PropertyMapping.pm_uuid,
@@ -234,3 +243,9 @@ def managed_filter(managed: list[str] | None, managed_isnull: bool | None) -> li
         column = PropertyMapping.managed
         clauses.append(column.is_(None) if managed_isnull else column.is_not(None))
     return clauses
+
+
+RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS)
+
+# What a UsedBy entry's `model_name` is served as, to check that the caller may view it.
+USED_BY_MODELS = {"source": SOURCES, "propertymapping": PLEX_MAPPINGS}

@@ -3,35 +3,52 @@
 Handlers call these methods and get plain dicts back; sessions never leave this module.
 """
 
+import hmac
 import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, Uuid, create_engine, event, func, or_, select
+from sqlalchemy import Select, Uuid, create_engine, delete, event, func, or_, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app import errors
-from models.identity import Group, Token, User
+from models.identity import Group, PermissionGrant, Token, User
 from models.resources import Resource
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
 BOOTSTRAP_TOKEN_IDENTIFIER = "authentik-bootstrap-token"
+ACTIONS = ("view", "add", "change", "delete")
 
 
 @dataclass(frozen=True)
 class Identity:
-    """The caller an API token belongs to."""
+    """The caller an API token belongs to, with every permission it holds (its own and
+    its groups'). Superusers hold them all."""
 
     user_id: int
     username: str
     is_superuser: bool
+    global_permissions: frozenset[str] = frozenset()
+    object_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def has_perm(self, codename: str, object_pk: str | None = None) -> bool:
+        """Globally, or on the object with that primary key."""
+        if self.is_superuser or codename in self.global_permissions:
+            return True
+        return object_pk is not None and object_pk in self.object_permissions.get(codename, ())
+
+    def visible(self, codename: str) -> frozenset[str] | None:
+        """The primary keys of the objects the permission covers; None when it covers all."""
+        if self.is_superuser or codename in self.global_permissions:
+            return None
+        return self.object_permissions.get(codename, frozenset())
 
 
 def normalise_url(url: str) -> str:
@@ -79,17 +96,39 @@ class Store:
 
     def identity_for_token(self, key: str) -> Identity | None:
         """The active user an unexpired API token belongs to, or None."""
+        digest = Token.digest(key)
         with self._read() as session:
             token = session.scalar(
                 select(Token)
-                .where(Token.key_digest == Token.digest(key), Token.intent == "api")
+                .where(Token.key_digest == digest, Token.intent == "api")
                 .options(selectinload(Token.user).selectinload(User.groups))
             )
-            if token is None or not token.user.is_active:
+            # The digest was found by an index; compare it once more in constant time.
+            if token is None or not hmac.compare_digest(token.key_digest, digest):
+                return None
+            user = token.user
+            if not user.is_active:
                 return None
             if token.expiring and token.expires is not None and token.expires <= _now():
                 return None
-            return Identity(token.user.id, token.user.username, token.user.is_superuser)
+            groups = [group.group_uuid for group in user.groups]
+            grants = session.execute(
+                select(PermissionGrant.codename, PermissionGrant.object_pk).where(
+                    or_(PermissionGrant.user_id == user.id, PermissionGrant.group_uuid.in_(groups))
+                )
+            ).all()
+            global_permissions = frozenset(code for code, pk in grants if pk is None)
+            object_permissions: dict[str, set[str]] = {}
+            for code, pk in grants:
+                if pk is not None:
+                    object_permissions.setdefault(code, set()).add(pk)
+            return Identity(
+                user.id,
+                user.username,
+                user.is_superuser,
+                global_permissions,
+                {code: frozenset(pks) for code, pks in object_permissions.items()},
+            )
 
     def ensure_bootstrap_token(self, key: str) -> None:
         """authentik's AUTHENTIK_BOOTSTRAP_TOKEN: the superuser akadmin exists and `key`
@@ -135,11 +174,15 @@ class Store:
         ordering: str | None,
         window: Callable[[int], tuple[int, int]],
         clauses: tuple = (),
+        visible: frozenset[str] | None = None,
     ) -> tuple[int, list[dict]]:
-        """Count the matching objects, ask `window(count)` for (offset, limit), and return
-        the count and that slice, both from one snapshot."""
+        """Count the matching objects (among the `visible` primary keys, unless None),
+        ask `window(count)` for (offset, limit), and return the count and that slice,
+        both from one snapshot."""
         with self._read() as session:
             query = select(resource.model).where(*clauses)
+            if visible is not None:
+                query = query.where(resource.pk.in_([uuid.UUID(pk) for pk in visible]))
             unknown = {}
             for name, value in filters.items():
                 column = resource.filters[name]
@@ -157,6 +200,15 @@ class Store:
             query = _order(query, ordering, resource)
             rows = session.scalars(query.offset(offset).limit(limit).options(*resource.loaders))
             return count, [row.to_api() for row in rows]
+
+    def object_pk(self, resource: Resource, key: str) -> str | None:
+        """The primary key of the object the URL names, if there is one."""
+        with self._read() as session:
+            try:
+                obj = _get_or_404(session, resource, key)
+            except errors.APIError:
+                return None
+            return _pk_of(resource, obj)
 
     def get(self, resource: Resource, key: str) -> dict:
         with self._read() as session:
@@ -188,7 +240,14 @@ class Store:
 
     def delete(self, resource: Resource, key: str) -> None:
         with self._write() as session:
-            session.delete(_get_or_404(session, resource, key))
+            obj = _get_or_404(session, resource, key)
+            session.execute(
+                delete(PermissionGrant).where(
+                    PermissionGrant.object_pk == _pk_of(resource, obj),
+                    PermissionGrant.codename.in_([resource.codename(a) for a in ACTIONS]),
+                )
+            )
+            session.delete(obj)
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
         with self._read() as session:
@@ -250,6 +309,10 @@ def _get_or_404(session: Session, resource: Resource, key: str):
     if obj is None:
         raise errors.detail(404, resource.not_found)
     return obj
+
+
+def _pk_of(resource: Resource, obj) -> str:
+    return str(getattr(obj, resource.pk.key))
 
 
 def _check(session: Session, resource: Resource, obj, data: dict) -> None:

@@ -1,0 +1,78 @@
+"""Who may do what: authentik's object permissions (survey §5), applied per operation.
+
+Authorization runs with authentication, before the body is read, as in DRF: an unknown
+or invisible object is a 404 and a missing permission a 403 whatever the body says.
+"""
+
+from starlette.concurrency import run_in_threadpool
+
+from app import errors
+from models.resources import FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
+from models.store import Identity, Store
+
+# operationId prefix -> the resource its operations serve
+OPERATION_RESOURCES = {
+    "sources_plex_": SOURCES,
+    "flows_instances_": FLOWS,
+    "propertymappings_source_plex_": PLEX_MAPPINGS,
+}
+# What an operation on one object needs beyond seeing it (`view`, global or on it).
+OBJECT_ACTIONS = {
+    "retrieve": None,
+    "update": "change",
+    "partial_update": "change",
+    "destroy": "delete",
+}
+
+
+def operation_resource(operation_id: str) -> tuple[Resource, str] | None:
+    for prefix, resource in OPERATION_RESOURCES.items():
+        if operation_id.startswith(prefix):
+            return resource, operation_id.removeprefix(prefix)
+    return None
+
+
+async def authorize(store: Store, identity: Identity, operation_id: str, path: dict) -> None:
+    """Raise the 403 or 404 authentik gives before the operation may run."""
+    target = operation_resource(operation_id)
+    if target is None:
+        return
+    resource, action = target
+    if action == "create" and not identity.has_perm(resource.codename("add")):
+        raise errors.detail(403, errors.PERMISSION_DENIED)
+    if action in OBJECT_ACTIONS or action == "used_by_list":
+        key = next(iter(path.values()))
+        pk = await run_in_threadpool(store.object_pk, resource, key)
+        # used_by is not filtered by view permission; its entries are (see below).
+        if pk is None or (
+            action != "used_by_list" and not identity.has_perm(resource.codename("view"), pk)
+        ):
+            raise errors.detail(404, resource.not_found)
+        needed = OBJECT_ACTIONS.get(action)
+        if needed is not None and not identity.has_perm(resource.codename(needed), pk):
+            raise errors.detail(403, errors.PERMISSION_DENIED)
+
+
+def visible(identity: Identity, resource: Resource) -> frozenset[str] | None:
+    """What a list may show; a 403 when the caller may see nothing at all."""
+    keys = identity.visible(resource.codename("view"))
+    if keys is not None and not keys:
+        raise errors.detail(403, errors.PERMISSION_DENIED)
+    return keys
+
+
+def viewable_used_by(identity: Identity, entries: list[dict]) -> list[dict]:
+    """The used_by entries the caller may view."""
+    return [
+        entry
+        for entry in entries
+        if identity.has_perm(USED_BY_MODELS[entry["model_name"]].codename("view"), entry["pk"])
+    ]
+
+
+def without_secrets(identity: Identity, source: dict) -> dict:
+    """A Plex source as the caller may see it: `plex_token` only for those who may
+    change the source (CONTRACT)."""
+    if identity.has_perm(SOURCES.codename("change"), source["pk"]):
+        return source
+    return {key: value for key, value in source.items() if key != "plex_token"}
