@@ -25,19 +25,19 @@ OBJECT_ACTIONS = {
 }
 
 
-def operation_resource(operation_id: str) -> tuple[Resource, str] | None:
+def operation_resource(operation_id: str) -> tuple[Resource, str]:
+    """The resource and action of an operation (Connexion names it `handlers.<id>`)."""
+    operation_id = operation_id.rpartition(".")[2]
     for prefix, resource in OPERATION_RESOURCES.items():
         if operation_id.startswith(prefix):
             return resource, operation_id.removeprefix(prefix)
-    return None
+    # Every secured operation must say what it needs: never let one through unchecked.
+    raise LookupError(f"no permission rule for operation {operation_id!r}")
 
 
 async def authorize(store: Store, identity: Identity, operation_id: str, path: dict) -> None:
     """Raise the 403 or 404 authentik gives before the operation may run."""
-    target = operation_resource(operation_id)
-    if target is None:
-        return
-    resource, action = target
+    resource, action = operation_resource(operation_id)
     if action == "create" and not identity.has_perm(resource.codename("add")):
         raise errors.detail(403, errors.PERMISSION_DENIED)
     if action in OBJECT_ACTIONS or action == "used_by_list":

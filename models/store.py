@@ -18,13 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from app import errors
+from models.accounts import ACTIONS, AccountsMixin
 from models.identity import Group, PermissionGrant, Token, User
 from models.resources import Resource
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
 BOOTSTRAP_TOKEN_IDENTIFIER = "authentik-bootstrap-token"
-ACTIONS = ("view", "add", "change", "delete")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-class Store:
+class Store(AccountsMixin):
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
