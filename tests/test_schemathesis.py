@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from tests.conftest import TOKEN
 
 BASELINE = Path(__file__).parent / "schemathesis-baseline.json"
@@ -39,16 +41,20 @@ def _stateful_sources_created(report_dir: Path) -> tuple[int, int]:
     return with_flow, with_mapping
 
 
-def run_schemathesis(server: str, report_dir: Path, *options: str) -> str:
+def run_schemathesis(
+    server: str, report_dir: Path, *options: str, auth: tuple[str, ...] | None = None
+) -> str:
     """The schemathesis CLI against the server with every check and the baseline; its
-    output, after asserting that it found nothing new."""
+    output, after asserting that it found nothing new. `auth` replaces the superuser's
+    token with other credentials (CLI options placed before `run`)."""
+    credentials = ("--header", f"Authorization: Bearer {TOKEN}")
     result = subprocess.run(
         [
             str(SCHEMATHESIS),
+            *(auth or ()),
             "run",
             f"{server}/api/v3/openapi.json",
-            "--header",
-            f"Authorization: Bearer {TOKEN}",
+            *(() if auth else credentials),
             "--checks",
             "all",
             "--seed",
@@ -104,3 +110,58 @@ def test_stateful_phase_builds_sources_on_real_flows_and_mappings(server, tmp_pa
     print(f"stateful: {with_flow} sources created with a flow, {with_mapping} with a mapping")
     assert with_flow > 0
     assert with_mapping > 0
+
+
+IDENTITIES = ("alice", "bob")
+ADD = (
+    "authentik_sources_plex.add_plexsource",
+    "authentik_flows.add_flow",
+    "authentik_sources_plex.add_plexsourcepropertymapping",
+)
+
+
+def _own_objects(server: str, store, name: str) -> None:
+    """A source, a flow and a mapping that only `name` may view, change and delete."""
+
+    def create(path: str, body: dict) -> dict:
+        response = httpx.post(f"{server}/api/v3{path}", json=body, headers=admin)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    create("/sources/plex/", {"name": name, "slug": f"{name}-plex", "plex_token": name})
+    flow = create(
+        "/flows/instances/",
+        {"name": name, "slug": f"{name}-flow", "title": name, "designation": "authentication"},
+    )
+    mapping = create("/propertymappings/source/plex/", {"name": name, "expression": "return {}"})
+    for action in ("view", "change", "delete"):
+        store.grant(f"authentik_sources_plex.{action}_plexsource", user=name, obj=f"{name}-plex")
+        store.grant(f"authentik_flows.{action}_flow", user=name, obj=flow["pk"])
+        store.grant(
+            f"authentik_sources_plex.{action}_plexsourcepropertymapping",
+            user=name,
+            obj=mapping["pk"],
+        )
+
+
+def test_schemathesis_with_two_identities(server, store, tmp_path):
+    """`ignored_auth` and `object_level_authorization` with two real, unprivileged users:
+    each may add objects, and view, change and delete only its own."""
+    users = []
+    for name in IDENTITIES:
+        store.create_user(name)
+        for codename in ADD:
+            store.grant(codename, user=name)
+        _own_objects(server, store, name)
+        key = store.create_token(f"{name}-schemathesis", name)
+        users.append(
+            {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {key}"}]}
+        )
+    identities = tmp_path / "identities.json"
+    identities.write_text(json.dumps({"auth": users}))
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(
+        f'[auth.wfc]\npath = "{identities}"\npeers = {json.dumps(list(IDENTITIES))}\n'
+    )
+    run_schemathesis(server, tmp_path, "--max-examples", "40", auth=("--config-file", str(config)))
