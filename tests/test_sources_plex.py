@@ -172,6 +172,17 @@ def test_update_unknown_slug_is_404(api):
     assert response.json() == {"detail": "No PlexSource matches the given query."}
 
 
+def test_unknown_slug_is_404_whatever_the_body(api):
+    # DRF looks the object up before it reads the body.
+    for response in (
+        api.put("/sources/plex/nope/", json={}),
+        api.patch("/sources/plex/nope/", json={"name": ""}),
+        api.patch("/sources/plex/nope/", content=b"x", headers={"Content-Type": "text/plain"}),
+    ):
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No PlexSource matches the given query."}
+
+
 def test_partial_update_changes_only_given_fields(api):
     created = make_source(api)
     response = api.patch("/sources/plex/plex/", json={"enabled": False, "allowed_servers": ["x"]})
