@@ -20,7 +20,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, token: str, flavour: str = "async", log=None):
+def running_server(
+    database_url: str, token: str, flavour: str = "async", log=None, log_level: str = "warning"
+):
     """Migrate, start the production command, wait until it answers; yield its base URL."""
     port = free_port()
     env = {
@@ -30,7 +32,7 @@ def running_server(database_url: str, token: str, flavour: str = "async", log=No
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "APP_FLAVOUR": flavour,
-        "LOG_LEVEL": "warning",
+        "LOG_LEVEL": log_level,
     }
     subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
     process = subprocess.Popen(

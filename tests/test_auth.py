@@ -2,11 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from sqlalchemy import select, update
 
 from models.identity import Token, User
 from models.store import BOOTSTRAP_TOKEN_IDENTIFIER
 from tests.conftest import TOKEN, count_rows
+from tests.server import running_server
 
 
 def test_bootstrap_is_idempotent(store, api):
@@ -63,3 +65,18 @@ def test_token_expiring_later_is_accepted(store, api):
             update(Token).values(expiring=True, expires=datetime.now(UTC) + timedelta(hours=1))
         )
     assert api.get("/sources/plex/").status_code == 200
+
+
+def test_keys_never_reach_the_log(tmp_path):
+    """At the most verbose level, neither a valid nor a wrong key is written out."""
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    log = tmp_path / "server.log"
+    with log.open("w") as output, running_server(url, TOKEN, log=output, log_level="debug") as base:
+        for key in (TOKEN, "wrong-key-that-must-not-be-logged"):
+            headers = {"Authorization": f"Bearer {key}"}
+            httpx.get(f"{base}/api/v3/sources/plex/", headers=headers)
+            httpx.post(f"{base}/api/v3/sources/plex/", headers=headers, json={"name": ""})
+    text = log.read_text()
+    assert "GET /api/v3/sources/plex/" in text  # the log was written
+    assert TOKEN not in text
+    assert "wrong-key-that-must-not-be-logged" not in text
