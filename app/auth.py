@@ -30,3 +30,14 @@ def current_store() -> Store:
 def current_identity() -> Identity:
     """Who is calling (set by bearer_info)."""
     return context.context["token_info"]["identity"]
+
+
+def current_settings():
+    """The configuration of the app serving this request."""
+    return context.context["settings"]
+
+
+def current_identity_or_none() -> Identity | None:
+    """The caller, or None for an anonymous request where the operation allows one."""
+    token_info = context.context.get("token_info")
+    return token_info.get("identity") if isinstance(token_info, dict) else None

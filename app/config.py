@@ -14,6 +14,8 @@ class Settings:
     bootstrap_token: str | None = None
     log_level: str = "info"
     app_flavour: str = "async"
+    plex_api_url: str = "https://plex.tv"
+    plex_timeout: float = 10.0  # seconds, for each call to plex.tv
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -25,6 +27,8 @@ class Settings:
             bootstrap_token=env.get("BOOTSTRAP_TOKEN") or None,
             log_level=(env.get("LOG_LEVEL") or cls.log_level).lower(),
             app_flavour=(env.get("APP_FLAVOUR") or cls.app_flavour).lower(),
+            plex_api_url=env.get("PLEX_API_URL") or cls.plex_api_url,
+            plex_timeout=float(env.get("PLEX_TIMEOUT") or cls.plex_timeout),
         )
         if settings.app_flavour not in FLAVOURS:
             raise SystemExit(f"APP_FLAVOUR must be one of {', '.join(FLAVOURS)}")

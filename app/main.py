@@ -50,18 +50,21 @@ class RoutedRequestMiddleware:
       handler Connexion did not route (Werkzeug matches paths Starlette refuses, `%0A`);
     - the media type is lower-cased, as it is case-insensitive and Connexion's lookup of
       the body's schema is not (`APPLICATION/JSON` went unvalidated);
-    - the app's store is handed to the security function and the handlers."""
+    - the app's store and settings are handed to the security function and handlers."""
 
-    def __init__(self, app, store: Store):
+    def __init__(self, app, store: Store, settings: Settings):
         self.app = app
         self.store = store
+        self.settings = settings
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             extensions = scope.setdefault("extensions", {})
             if not extensions.get(ROUTING_CONTEXT, {}).get("operation_id"):
                 raise HTTPException(404)
-            extensions.setdefault("connexion_context", {})["store"] = self.store
+            context = extensions.setdefault("connexion_context", {})
+            context["store"] = self.store
+            context["settings"] = self.settings
             scope["headers"] = [_lower_media_type(k, v) for k, v in scope["headers"]]
         await self.app(scope, receive, send)
 
@@ -156,7 +159,10 @@ def create_app(
     app = app_class(__name__, jsonifier=OrjsonJsonifier())
     app.store = store
     app.add_middleware(
-        RoutedRequestMiddleware, position=MiddlewarePosition.BEFORE_SECURITY, store=store
+        RoutedRequestMiddleware,
+        position=MiddlewarePosition.BEFORE_SECURITY,
+        store=store,
+        settings=settings,
     )
     spec = yaml.safe_load(SPEC_PATH.read_text())
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():

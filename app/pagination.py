@@ -57,5 +57,6 @@ def paginated_list(resource, *, page, page_size, ordering, search, filters, clau
         window=paginator.window,
         clauses=clauses,
         visible=visible(current_identity(), resource),
+        owner=current_identity().user_id,
     )
     return paginator.envelope(results), 200

@@ -7,7 +7,7 @@ or invisible object is a 404 and a missing permission a 403 whatever the body sa
 from starlette.concurrency import run_in_threadpool
 
 from app import errors
-from models.resources import FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
+from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
 from models.store import Identity, Store
 
 # operationId prefix -> the resource its operations serve
@@ -15,6 +15,7 @@ OPERATION_RESOURCES = {
     "sources_plex_": SOURCES,
     "flows_instances_": FLOWS,
     "propertymappings_source_plex_": PLEX_MAPPINGS,
+    "sources_user_connections_plex_": CONNECTIONS,
 }
 # What an operation on one object needs beyond seeing it (`view`, global or on it).
 OBJECT_ACTIONS = {
@@ -42,21 +43,29 @@ async def authorize(store: Store, identity: Identity, operation_id: str, path: d
         raise errors.detail(403, errors.PERMISSION_DENIED)
     if action in OBJECT_ACTIONS or action == "used_by_list":
         key = next(iter(path.values()))
-        pk = await run_in_threadpool(store.object_pk, resource, key)
+        found = await run_in_threadpool(store.object_owner, resource, key)
+        if found is None:
+            raise errors.detail(404, resource.not_found)
+        pk, owner = found
+        # Owners may do anything with what they own (authentik's owner_field).
+        owns = owner is not None and owner == identity.user_id
         # used_by is not filtered by view permission; its entries are (see below).
-        if pk is None or (
-            action != "used_by_list" and not identity.has_perm(resource.codename("view"), pk)
+        if (
+            action != "used_by_list"
+            and not owns
+            and not identity.has_perm(resource.codename("view"), pk)
         ):
             raise errors.detail(404, resource.not_found)
         needed = OBJECT_ACTIONS.get(action)
-        if needed is not None and not identity.has_perm(resource.codename(needed), pk):
+        if needed is not None and not owns and not identity.has_perm(resource.codename(needed), pk):
             raise errors.detail(403, errors.PERMISSION_DENIED)
 
 
 def visible(identity: Identity, resource: Resource) -> frozenset[str] | None:
-    """What a list may show; a 403 when the caller may see nothing at all."""
+    """What a list may show besides the caller's own objects; a 403 when the caller may
+    see nothing at all (a resource with owners always shows their own)."""
     keys = identity.visible(resource.codename("view"))
-    if keys is not None and not keys:
+    if keys is not None and not keys and resource.owner is None:
         raise errors.detail(403, errors.PERMISSION_DENIED)
     return keys
 

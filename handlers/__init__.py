@@ -3,3 +3,4 @@
 from handlers.flows_instances import *  # noqa: F403
 from handlers.propertymappings_source_plex import *  # noqa: F403
 from handlers.sources_plex import *  # noqa: F403
+from handlers.sources_user_connections_plex import *  # noqa: F403

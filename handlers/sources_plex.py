@@ -1,6 +1,12 @@
 """`/sources/plex/`: Plex sources."""
 
-from app.auth import current_identity, current_store
+from app.auth import (
+    current_identity,
+    current_identity_or_none,
+    current_settings,
+    current_store,
+)
+from app.login import redeem, redeem_authenticated
 from app.pagination import paginated_list
 from app.permissions import viewable_used_by, without_secrets
 from models.resources import SOURCES
@@ -68,3 +74,17 @@ def sources_plex_destroy(slug):
 
 def sources_plex_used_by_list(slug):
     return viewable_used_by(current_identity(), current_store().used_by(SOURCES, slug)), 200
+
+
+def sources_plex_redeem_token_create(body, slug=None):
+    identity = current_identity_or_none()
+    challenge = redeem(
+        current_store(), current_settings(), identity, slug or "", body["plex_token"]
+    )
+    return challenge, 200
+
+
+def sources_plex_redeem_token_authenticated_create(body, slug=None):
+    store, settings = current_store(), current_settings()
+    redeem_authenticated(store, settings, current_identity(), slug or "", body["plex_token"])
+    return None, 204

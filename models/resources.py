@@ -9,6 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import errors
+from models.identity import User
+from models.plex import UserPlexSourceConnection
 from models.sources import Flow, PlexSource, PropertyMapping
 
 
@@ -22,10 +24,12 @@ class Resource:
     filters: dict = field(default_factory=dict)  # query parameter -> column (exact match)
     relation_filters: dict = field(default_factory=dict)  # query parameter -> model it names
     search: tuple = ()
+    joins: tuple = ()  # relationships the search and filter columns need
     ordering: dict = field(default_factory=dict)  # `?ordering=` field -> column
     default_ordering: tuple = ()
     unique: dict = field(default_factory=dict)  # request field -> message when taken
     loaders: tuple = ()  # eager loading for serialisation
+    owner: object = None  # the column naming the user who owns an object, if any
     check_references: Callable[[Session, dict], dict] = lambda session, data: {}
     apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
     used_by: Callable[[Session, object], list] = lambda session, obj: []
@@ -43,7 +47,7 @@ def _set(obj, data: dict) -> None:
 
 def used_by_entry(app: str, model_name: str, obj, action: str) -> dict:
     """One UsedBy object: who refers to the queried object, and what its deletion does."""
-    pk = getattr(obj, "pbm_uuid", None) or getattr(obj, "pm_uuid", None) or obj.flow_uuid
+    pk = obj.__mapper__.primary_key_from_instance(obj)[0]
     return {"app": app, "model_name": model_name, "pk": str(pk), "name": str(obj), "action": action}
 
 
@@ -89,10 +93,17 @@ def _apply_source(session: Session, source: PlexSource, data: dict) -> None:
 
 
 def _source_used_by(session: Session, source: PlexSource) -> list[dict]:
-    # A source's own property mappings (a forward many-to-many), group list first, as
-    # authentik walks the managers in name order.
+    """Its own property mappings (a forward many-to-many), group list first, as authentik
+    walks the managers in name order; then the users' connections to it."""
     mappings = source.group_property_mappings + source.user_property_mappings
-    return [used_by_entry("authentik_core", "propertymapping", m, "cascade_many") for m in mappings]
+    connections = session.scalars(
+        select(UserPlexSourceConnection)
+        .where(UserPlexSourceConnection.source_pk == source.pbm_uuid)
+        .order_by(UserPlexSourceConnection.id)
+    )
+    return [
+        used_by_entry("authentik_core", "propertymapping", m, "cascade_many") for m in mappings
+    ] + [used_by_entry("authentik_core", "usersourceconnection", c, "cascade") for c in connections]
 
 
 SOURCES = Resource(
@@ -245,7 +256,59 @@ def managed_filter(managed: list[str] | None, managed_isnull: bool | None) -> li
     return clauses
 
 
-RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS)
+# -- user Plex source connections ------------------------------------------------------
+
+
+def _check_connection_references(session: Session, data: dict) -> dict:
+    source = data.get("source")
+    if source is not None and session.get(PlexSource, uuid.UUID(source)) is None:
+        return {"source": [errors.DOES_NOT_EXIST.format(pk=source)]}
+    return {}
+
+
+def _apply_connection(session: Session, connection, data: dict) -> None:
+    for name, value in data.items():
+        if name == "source":
+            connection.source_pk = uuid.UUID(value)
+            connection.source = session.get(PlexSource, connection.source_pk)
+        else:
+            setattr(connection, name, value)
+
+
+CONNECTIONS = Resource(
+    model=UserPlexSourceConnection,
+    permission_model="authentik_sources_plex.userplexsourceconnection",
+    lookup=UserPlexSourceConnection.id,
+    not_found="No UserPlexSourceConnection matches the given query.",
+    pk=UserPlexSourceConnection.id,
+    filters={"user": UserPlexSourceConnection.user_id},
+    search=(UserPlexSourceConnection.identifier, User.username, PlexSource.slug),
+    joins=(UserPlexSourceConnection.user, UserPlexSourceConnection.source),
+    ordering={
+        "pk": UserPlexSourceConnection.id,
+        "identifier": UserPlexSourceConnection.identifier,
+        "created": UserPlexSourceConnection.created,
+        "last_updated": UserPlexSourceConnection.last_updated,
+        "user": UserPlexSourceConnection.user_id,
+    },
+    default_ordering=("pk",),
+    loaders=(selectinload(UserPlexSourceConnection.source),),
+    owner=UserPlexSourceConnection.user_id,
+    check_references=_check_connection_references,
+    apply=_apply_connection,
+)
+
+
+def connection_source_slug(slug: str | None) -> list:
+    """The connection list's `source__slug` filter."""
+    return [] if not slug else [PlexSource.slug == slug]
+
+
+RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS)
 
 # What a UsedBy entry's `model_name` is served as, to check that the caller may view it.
-USED_BY_MODELS = {"source": SOURCES, "propertymapping": PLEX_MAPPINGS}
+USED_BY_MODELS = {
+    "source": SOURCES,
+    "propertymapping": PLEX_MAPPINGS,
+    "usersourceconnection": CONNECTIONS,
+}

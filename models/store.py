@@ -12,7 +12,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, Uuid, create_engine, delete, event, func, or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    Uuid,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -20,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from app import errors
 from models.accounts import ACTIONS, AccountsMixin
 from models.identity import Group, PermissionGrant, Token, User
+from models.logins import LoginsMixin
 from models.resources import Resource
 
 BOOTSTRAP_USERNAME = "akadmin"
@@ -59,7 +70,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-class Store(AccountsMixin):
+class Store(AccountsMixin, LoginsMixin):
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = _make_engine(self.url)
@@ -175,14 +186,22 @@ class Store(AccountsMixin):
         window: Callable[[int], tuple[int, int]],
         clauses: tuple = (),
         visible: frozenset[str] | None = None,
+        owner: int | None = None,
     ) -> tuple[int, list[dict]]:
         """Count the matching objects (among the `visible` primary keys, unless None),
         ask `window(count)` for (offset, limit), and return the count and that slice,
         both from one snapshot."""
         with self._read() as session:
-            query = select(resource.model).where(*clauses)
+            query = select(resource.model)
+            for relationship in resource.joins:
+                query = query.join(relationship)
+            query = query.where(*clauses)
             if visible is not None:
-                query = query.where(resource.pk.in_([uuid.UUID(pk) for pk in visible]))
+                keys = [key for key in (_key(resource.pk, pk) for pk in visible) if key is not None]
+                seen = resource.pk.in_(keys)
+                if resource.owner is not None and owner is not None:
+                    seen = or_(seen, resource.owner == owner)
+                query = query.where(seen)
             unknown = {}
             for name, value in filters.items():
                 column = resource.filters[name]
@@ -203,12 +222,18 @@ class Store(AccountsMixin):
 
     def object_pk(self, resource: Resource, key: str) -> str | None:
         """The primary key of the object the URL names, if there is one."""
+        found = self.object_owner(resource, key)
+        return None if found is None else found[0]
+
+    def object_owner(self, resource: Resource, key: str) -> tuple[str, int | None] | None:
+        """The primary key and the owning user of the object the URL names, if any."""
         with self._read() as session:
             try:
                 obj = _get_or_404(session, resource, key)
             except errors.APIError:
                 return None
-            return _pk_of(resource, obj)
+            owner = getattr(obj, resource.owner.key) if resource.owner is not None else None
+            return _pk_of(resource, obj), owner
 
     def get(self, resource: Resource, key: str) -> dict:
         with self._read() as session:
@@ -296,19 +321,28 @@ def _now() -> datetime:
 def _get_or_404(session: Session, resource: Resource, key: str):
     """The object the URL names, or the 404 DRF's get_object_or_404 gives."""
     obj = None
-    if isinstance(resource.lookup.type, Uuid):
-        try:
-            key = uuid.UUID(key)
-        except ValueError:
-            key = None
-    elif "\x00" in key:  # PostgreSQL cannot even compare a NUL; no stored key has one
-        key = None
+    key = _key(resource.lookup, key)
     if key is not None:
         query = select(resource.model).where(resource.lookup == key).options(*resource.loaders)
         obj = session.scalar(query)
     if obj is None:
         raise errors.detail(404, resource.not_found)
     return obj
+
+
+def _key(column, value):
+    """A URL's or a grant's key as the column holds it; None when it cannot match."""
+    if isinstance(column.type, Uuid):
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            return None
+    if isinstance(column.type, Integer):
+        text = str(value)
+        return int(text) if text.isdigit() and len(text) < 19 else None
+    if "\x00" in str(value):  # PostgreSQL cannot even compare a NUL; no stored key has one
+        return None
+    return value
 
 
 def _pk_of(resource: Resource, obj) -> str:

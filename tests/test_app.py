@@ -11,6 +11,9 @@ from app.main import SPEC_PATH, create_app
 from tests.conftest import AUTH, TOKEN, empty_database
 
 OPERATION_IDS = {
+    "sources_plex_redeem_token_create",
+    "sources_plex_redeem_token_authenticated_create",
+} | {
     f"{prefix}_{action}"
     for prefix in ("sources_plex", "flows_instances", "propertymappings_source_plex")
     for action in (
@@ -22,6 +25,9 @@ OPERATION_IDS = {
         "destroy",
         "used_by_list",
     )
+} | {
+    f"sources_user_connections_plex_{action}"
+    for action in ("list", "retrieve", "update", "partial_update", "destroy", "used_by_list")
 }
 
 
@@ -56,6 +62,11 @@ def test_spec_is_served(anon):
         "/propertymappings/source/plex/",
         "/propertymappings/source/plex/{pm_uuid}/",
         "/propertymappings/source/plex/{pm_uuid}/used_by/",
+        "/sources/plex/redeem_token/",
+        "/sources/plex/redeem_token_authenticated/",
+        "/sources/user_connections/plex/",
+        "/sources/user_connections/plex/{id}/",
+        "/sources/user_connections/plex/{id}/used_by/",
     }
 
 

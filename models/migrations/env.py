@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import models.identity  # noqa: F401  (register the tables)
+import models.plex  # noqa: F401
 import models.sources  # noqa: F401
 from models.base import Base
 

@@ -1,0 +1,180 @@
+"""The store's part of a Plex login: which user a Plex account is, pending logins,
+connections and events. Mixed into the Store."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app import errors
+from models.identity import User
+from models.plex import Event, PendingLogin, UserPlexSourceConnection, now
+from models.sources import Flow, PlexSource
+
+PENDING_LOGIN_LIFETIME = timedelta(minutes=30)
+DENIED = (
+    "Request to authenticate with {name} has been denied. Please authenticate with the "
+    "source you've previously signed up with."
+)
+
+
+@dataclass(frozen=True)
+class LoginSource:
+    pk: uuid.UUID
+    name: str
+    slug: str
+    client_id: str
+    plex_token: str
+    allow_friends: bool
+    allowed_servers: list[str]
+
+
+class LoginsMixin:
+    def login_source(self, slug: str) -> LoginSource:
+        with self._read() as session:
+            source = None
+            if "\x00" not in slug:
+                source = session.scalar(select(PlexSource).where(PlexSource.slug == slug))
+            if source is None:
+                raise errors.detail(404, errors.SOURCE_NOT_FOUND)
+            return LoginSource(
+                source.pbm_uuid,
+                source.name,
+                source.slug,
+                source.client_id,
+                source.plex_token,
+                source.allow_friends,
+                list(source.allowed_servers),
+            )
+
+    def link_plex_account(
+        self, user_id: int, source_pk: uuid.UUID, identifier: str, plex_token: str
+    ) -> None:
+        """Create the user's connection to the source, or update it (one per pair)."""
+        with self._write() as session:
+            self._link(session, user_id, source_pk, identifier, plex_token)
+
+    def _link(self, session, user_id, source_pk, identifier, plex_token) -> None:
+        connection = session.scalar(
+            select(UserPlexSourceConnection).where(
+                UserPlexSourceConnection.user_id == user_id,
+                UserPlexSourceConnection.source_pk == source_pk,
+            )
+        )
+        if connection is None:
+            connection = UserPlexSourceConnection(user_id=user_id, source_pk=source_pk)
+            session.add(connection)
+        connection.identifier = identifier
+        connection.plex_token = plex_token
+        connection.last_updated = now()
+
+    def begin_login(
+        self, source_pk: uuid.UUID, identifier: str, info: dict, plex_token: str
+    ) -> tuple[str, uuid.UUID]:
+        """Decide, as authentik's source flow manager does, whether the Plex account
+        authenticates an existing user or enrols a new one; store the pending login and
+        return the slug of the flow to run and the pending login's id."""
+        with self._write() as session:
+            source = session.get(PlexSource, source_pk)
+            if source is None:
+                raise errors.detail(404, errors.SOURCE_NOT_FOUND)
+            user_id = session.scalar(
+                select(UserPlexSourceConnection.user_id).where(
+                    UserPlexSourceConnection.source_pk == source_pk,
+                    UserPlexSourceConnection.identifier == identifier,
+                )
+            )
+            mode = source.user_matching_mode
+            if user_id is None and mode != "identifier":
+                field = User.email if mode.startswith("email") else User.username
+                value = info.get("email" if mode.startswith("email") else "username")
+                match = session.scalar(select(User.id).where(field == value)) if value else None
+                if match is not None and mode.endswith("_deny"):
+                    raise errors.detail(403, DENIED.format(name=source.name))
+                if match is not None:  # *_link: this user, from now on by its Plex account
+                    self._link(session, match, source_pk, identifier, plex_token)
+                    user_id = match
+            if user_id is not None:
+                action, flow_pk = "authenticate", source.authentication_flow_id
+                missing = "Configured flow does not exist."
+            else:
+                action, flow_pk = "enroll", source.enrollment_flow_id
+                missing = "Source is not configured for enrollment."
+            flow = session.get(Flow, flow_pk) if flow_pk is not None else None
+            if flow is None:
+                raise errors.detail(400, missing)
+            pending = PendingLogin(
+                source_pk=source_pk,
+                identifier=identifier,
+                # The account's own token is in there; it is not ours to keep.
+                user_info={k: v for k, v in info.items() if k != "authToken"},
+                action=action,
+                user_id=user_id,
+                flow_uuid=flow.flow_uuid,
+                expires=now() + PENDING_LOGIN_LIFETIME,
+            )
+            session.add(pending)
+            session.flush()
+            return flow.slug, pending.id
+
+    def pending_login(self, pending_id: uuid.UUID) -> dict | None:
+        with self._read() as session:
+            pending = session.get(PendingLogin, pending_id)
+            if pending is None or pending.expires <= now():
+                return None
+            return {
+                "source": str(pending.source_pk),
+                "identifier": pending.identifier,
+                "user_info": pending.user_info,
+                "action": pending.action,
+                "user": pending.user_id,
+                "flow": str(pending.flow_uuid) if pending.flow_uuid else None,
+            }
+
+    def token_sources(self) -> list[LoginSource]:
+        """Every source, for the Plex token health check."""
+        with self._read() as session:
+            return [
+                LoginSource(
+                    s.pbm_uuid,
+                    s.name,
+                    s.slug,
+                    s.client_id,
+                    s.plex_token,
+                    s.allow_friends,
+                    list(s.allowed_servers),
+                )  # fmt: skip
+                for s in session.scalars(select(PlexSource).order_by(PlexSource.slug))
+            ]
+
+    def record_event(self, action: str, message: str, source: LoginSource | None) -> None:
+        with self._write() as session:
+            context = (
+                {}
+                if source is None
+                else {"source": {"pk": str(source.pk), "name": source.name, "slug": source.slug}}
+            )
+            session.add(
+                Event(
+                    action=action,
+                    message=message,
+                    source_pk=None if source is None else source.pk,
+                    context=context,
+                )
+            )
+
+    def list_events(self, action: str | None = None) -> list[dict]:
+        with self._read() as session:
+            query = select(Event).order_by(Event.created, Event.id)
+            if action is not None:
+                query = query.where(Event.action == action)
+            return [
+                {
+                    "created": event.created,
+                    "action": event.action,
+                    "message": event.message,
+                    "context": event.context,
+                }
+                for event in session.scalars(query)
+            ]
