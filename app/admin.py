@@ -6,6 +6,7 @@ import sys
 from datetime import datetime
 
 from app.config import Settings
+from app.health import check_plex_tokens
 from models.accounts import CODENAMES, AccountError
 from models.store import Store
 
@@ -62,10 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     listing = permissions.add_parser("list", help="list who can do what")
     listing.add_argument("--user", help="only what reaches this user (directly or by group)")
     permissions.add_parser("codenames", help="list the permissions there are")
+
+    plex = areas.add_parser("plex", help="check the sources' Plex tokens with plex.tv")
+    plexes = plex.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    plexes.add_parser(
+        "check-tokens",
+        help="ask plex.tv about every source's token; record a configuration_error event "
+        "for each it refuses (exit status 1 if any)",
+    )
+
+    event = areas.add_parser("events", help="list recorded events")
+    events = event.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    listing = events.add_parser("list", help="list events, oldest first")
+    listing.add_argument("--action", help="only events of this action, e.g. configuration_error")
     return parser
 
 
-def run(args: argparse.Namespace, store: Store) -> None:
+def run(args: argparse.Namespace, store: Store, settings: Settings) -> int:
+    """Carry out the command; its exit status."""
     command = (args.area, args.command)
     if command == ("user", "create"):
         store.create_user(args.username, name=args.name, email=args.email)
@@ -95,19 +110,29 @@ def run(args: argparse.Namespace, store: Store) -> None:
             print(f"{grant['holder']}\t{grant['permission']}\t{grant['object']}")
     elif command == ("permission", "codenames"):
         print("\n".join(CODENAMES))
+    elif command == ("plex", "check-tokens"):
+        results = check_plex_tokens(store, settings)
+        for slug, error in results:
+            print(f"{slug}\t{'ok' if error is None else 'invalid: ' + error}")
+        return 1 if any(error is not None for _, error in results) else 0
+    elif command == ("events", "list"):
+        for event in store.list_events(args.action):
+            message = event["message"].replace("\n", " | ")
+            print(f"{event['created'].isoformat()}\t{event['action']}\t{message}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    store = Store(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    store = Store(settings.database_url)
     try:
-        run(args, store)
+        return run(args, store, settings)
     except AccountError as error:
         print(f"plex-admin: {error}", file=sys.stderr)
         return 1
     finally:
         store.close()
-    return 0
 
 
 if __name__ == "__main__":

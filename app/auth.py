@@ -4,6 +4,7 @@ by the operation's permission checks."""
 from connexion import context
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 
 from app import errors
 from app.permissions import authorize
@@ -16,6 +17,9 @@ async def bearer_info(token: str, request) -> dict:
     store: Store = request.context["store"]
     identity = await run_in_threadpool(store.identity_for_token, token)
     if identity is None:
+        # Remembered for operations that also allow anonymous callers: a bad key is a
+        # 403 there too, as authentik authenticates before it looks at AllowAny.
+        request.context["credentials_rejected"] = True
         raise errors.detail(403, errors.TOKEN_INVALID)
     operation_id = request.scope["extensions"][ROUTING_CONTEXT]["operation_id"]
     await authorize(store, identity, operation_id, request.scope.get("path_params", {}))
@@ -41,3 +45,8 @@ def current_identity_or_none() -> Identity | None:
     """The caller, or None for an anonymous request where the operation allows one."""
     token_info = context.context.get("token_info")
     return token_info.get("identity") if isinstance(token_info, dict) else None
+
+
+def query_parameter(name: str) -> str | None:
+    """A query parameter as sent (validated already), for a name Connexion reserves."""
+    return QueryParams(context.scope.get("query_string", b"")).get(name)

@@ -69,6 +69,20 @@ class RoutedRequestMiddleware:
         await self.app(scope, receive, send)
 
 
+class RejectedCredentialsMiddleware:
+    """After the security checks: credentials that were presented and refused are a 403
+    even where the operation would let an anonymous caller in."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        context = scope.get("extensions", {}).get("connexion_context", {})
+        if scope["type"] == "http" and context.get("credentials_rejected"):
+            raise errors.detail(403, errors.TOKEN_INVALID)
+        await self.app(scope, receive, send)
+
+
 def _lower_media_type(name: bytes, value: bytes) -> tuple[bytes, bytes]:
     if name.lower() != b"content-type":
         return name, value
@@ -164,6 +178,7 @@ def create_app(
         store=store,
         settings=settings,
     )
+    app.add_middleware(RejectedCredentialsMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     spec = yaml.safe_load(SPEC_PATH.read_text())
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():
         app.add_error_handler(exception, handler)

@@ -1,21 +1,23 @@
 """`/sources/user_connections/plex/`: users' Plex accounts, linked by a Plex login."""
 
-from app.auth import current_identity, current_store
+from app.auth import current_identity, current_store, query_parameter
 from app.pagination import paginated_list
 from app.permissions import viewable_used_by
 from models.resources import CONNECTIONS, connection_source_slug
 
 
 def sources_user_connections_plex_list(
-    page=None, page_size=None, ordering=None, search=None, source__slug=None, user=None
+    page=None, page_size=None, ordering=None, search=None, source__slug=None
 ):
+    # Not a keyword argument: Connexion passes its own `user` (the caller) under that name.
+    user = query_parameter("user")
     return paginated_list(
         CONNECTIONS,
         page=page,
         page_size=page_size,
         ordering=ordering,
         search=search,
-        filters={"user": user},
+        filters={"user": None if user in (None, "") else int(user)},
         clauses=connection_source_slug(source__slug),
     )
 

@@ -12,6 +12,7 @@ from app.config import Settings
 from app.main import create_app
 from models import migrate
 from models.base import Base
+from tests.fake_plex import FakePlex
 from tests.server import running_server
 
 TOKEN = "test-bootstrap-key"
@@ -61,14 +62,33 @@ def flavour(request):
 
 
 @pytest.fixture(scope="session")
-def app_for(database_url):
-    """Apps per flavour on this database, built once (response validation on)."""
+def fake_plex_server():
+    """plex.tv, played on loopback for the whole run."""
+    server = FakePlex()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_plex(fake_plex_server):
+    fake_plex_server.reset()
+    return fake_plex_server
+
+
+@pytest.fixture(scope="session")
+def app_for(database_url, fake_plex_server):
+    """Apps per flavour on this database, built once (response validation on), talking
+    to the loopback plex.tv with a short timeout."""
     apps = {}
 
     def build(flavour):
         if flavour not in apps:
             settings = Settings(
-                database_url=database_url, bootstrap_token=TOKEN, app_flavour=flavour
+                database_url=database_url,
+                bootstrap_token=TOKEN,
+                app_flavour=flavour,
+                plex_api_url=fake_plex_server.url,
+                plex_timeout=1.0,
             )
             apps[flavour] = create_app(settings, validate_responses=True)
         return apps[flavour]

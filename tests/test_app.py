@@ -10,25 +10,29 @@ from app.config import Settings
 from app.main import SPEC_PATH, create_app
 from tests.conftest import AUTH, TOKEN, empty_database
 
-OPERATION_IDS = {
-    "sources_plex_redeem_token_create",
-    "sources_plex_redeem_token_authenticated_create",
-} | {
-    f"{prefix}_{action}"
-    for prefix in ("sources_plex", "flows_instances", "propertymappings_source_plex")
-    for action in (
-        "list",
-        "create",
-        "retrieve",
-        "update",
-        "partial_update",
-        "destroy",
-        "used_by_list",
-    )
-} | {
-    f"sources_user_connections_plex_{action}"
-    for action in ("list", "retrieve", "update", "partial_update", "destroy", "used_by_list")
-}
+OPERATION_IDS = (
+    {
+        "sources_plex_redeem_token_create",
+        "sources_plex_redeem_token_authenticated_create",
+    }
+    | {
+        f"{prefix}_{action}"
+        for prefix in ("sources_plex", "flows_instances", "propertymappings_source_plex")
+        for action in (
+            "list",
+            "create",
+            "retrieve",
+            "update",
+            "partial_update",
+            "destroy",
+            "used_by_list",
+        )
+    }
+    | {
+        f"sources_user_connections_plex_{action}"
+        for action in ("list", "retrieve", "update", "partial_update", "destroy", "used_by_list")
+    }
+)
 
 
 def test_spec_is_valid_openapi_3_0():
