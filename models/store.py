@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     Integer,
     Select,
     Uuid,
     create_engine,
     delete,
     event,
+    false,
     func,
     or_,
     select,
@@ -205,8 +207,10 @@ class Store(AccountsMixin, LoginsMixin):
             unknown = {}
             for name, value in filters.items():
                 column = resource.filters[name]
-                if isinstance(column.type, Uuid):
-                    value = uuid.UUID(value)
+                value = _key(column, value)
+                if value is None:  # nothing can match (say, an id past the column's range)
+                    query = query.where(false())
+                    continue
                 related = resource.relation_filters.get(name)
                 if related is not None and session.get(related, value) is None:
                     unknown[name] = [errors.FILTER_UNKNOWN_OBJECT]
@@ -338,8 +342,12 @@ def _key(column, value):
         except ValueError:
             return None
     if isinstance(column.type, Integer):
-        text = str(value)
-        return int(text) if text.isdigit() and len(text) < 19 else None
+        # Integer keys are 32-bit in both databases; larger ones match nothing.
+        text = str(value).strip()
+        number = int(text) if text.lstrip("-").isdigit() and len(text) < 12 else None
+        return number if number is not None and -(2**31) <= number < 2**31 else None
+    if isinstance(column.type, Boolean):
+        return value
     if "\x00" in str(value):  # PostgreSQL cannot even compare a NUL; no stored key has one
         return None
     return value

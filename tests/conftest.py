@@ -106,11 +106,12 @@ def empty_database(store):
 
 
 @pytest.fixture
-def server(app_for, flavour):
-    """The production command serving an emptied database of this run's kind."""
+def server(app_for, flavour, fake_plex):
+    """The production command serving an emptied database of this run's kind, with
+    plex.tv played on loopback."""
     store = app_for(flavour).store
     empty_database(store)
-    with running_server(store.url, TOKEN, flavour) as base:
+    with running_server(store.url, TOKEN, flavour, plex_api_url=fake_plex.url) as base:
         yield base
 
 

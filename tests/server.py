@@ -21,7 +21,12 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str, token: str, flavour: str = "async", log=None, log_level: str = "warning"
+    database_url: str,
+    token: str,
+    flavour: str = "async",
+    log=None,
+    log_level: str = "warning",
+    plex_api_url: str = "http://127.0.0.1:9",
 ):
     """Migrate, start the production command, wait until it answers; yield its base URL."""
     port = free_port()
@@ -33,6 +38,8 @@ def running_server(
         "PORT": str(port),
         "APP_FLAVOUR": flavour,
         "LOG_LEVEL": log_level,
+        "PLEX_API_URL": plex_api_url,
+        "PLEX_TIMEOUT": "1",
     }
     subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
     process = subprocess.Popen(
