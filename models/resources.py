@@ -162,16 +162,23 @@ SOURCES = Resource(
 # -- flows -----------------------------------------------------------------------------
 
 
-def _flow_used_by(session: Session, flow: Flow) -> list[dict]:
-    """Sources that authenticate or enrol with the flow; deleting it nulls their field."""
+def _sources_using(session: Session, conditions: tuple, action: str) -> list[dict]:
+    """UsedBy entries for the sources meeting each condition in turn (one per reference,
+    as authentik lists one per related manager)."""
     entries = []
-    for column in (PlexSource.authentication_flow_id, PlexSource.enrollment_flow_id):
-        query = select(PlexSource).where(column == flow.flow_uuid).order_by(PlexSource.pbm_uuid)
+    for condition in conditions:
+        query = select(PlexSource).where(condition).order_by(PlexSource.pbm_uuid)
         entries += [
-            used_by_entry("authentik_core", "source", source, "set_null")
+            used_by_entry("authentik_core", "source", source, action)
             for source in session.scalars(query)
         ]
     return entries
+
+
+def _flow_used_by(session: Session, flow: Flow) -> list[dict]:
+    """Sources that authenticate or enrol with the flow; deleting it nulls their field."""
+    columns = (PlexSource.authentication_flow_id, PlexSource.enrollment_flow_id)
+    return _sources_using(session, tuple(c == flow.flow_uuid for c in columns), "set_null")
 
 
 FLOWS = Resource(
@@ -213,18 +220,9 @@ FLOWS = Resource(
 
 def _mapping_used_by(session: Session, mapping: PropertyMapping) -> list[dict]:
     """Sources that list the mapping; deleting it removes it from their lists."""
-    entries = []
-    for relationship in (PlexSource.group_property_mappings, PlexSource.user_property_mappings):
-        query = (
-            select(PlexSource)
-            .where(relationship.any(PropertyMapping.pm_uuid == mapping.pm_uuid))
-            .order_by(PlexSource.pbm_uuid)
-        )
-        entries += [
-            used_by_entry("authentik_core", "source", source, "cascade_many")
-            for source in session.scalars(query)
-        ]
-    return entries
+    lists = (PlexSource.group_property_mappings, PlexSource.user_property_mappings)
+    listing = tuple(lst.any(PropertyMapping.pm_uuid == mapping.pm_uuid) for lst in lists)
+    return _sources_using(session, listing, "cascade_many")
 
 
 PLEX_MAPPINGS = Resource(
