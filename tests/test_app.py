@@ -128,3 +128,26 @@ def test_both_flavours_answer_byte_for_byte_alike(database_url):
     assert answers["async"] == answers["flask"]
     assert answers["async"][0][0] == 201
     assert answers["async"][0][2].startswith(b'{"pk":"*","name":"n","slug":"s",')
+
+
+def test_every_operation_has_a_handler_and_every_handler_an_operation():
+    import inspect
+
+    import handlers
+
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    operations = {
+        operation["operationId"]
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+    defined = {
+        name
+        for module in (handlers.flows_instances, handlers.propertymappings_source_plex,
+                       handlers.sources_plex, handlers.sources_user_connections_plex)
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__ and not name.startswith("_")
+    }  # fmt: skip
+    assert all(callable(getattr(handlers, operation, None)) for operation in operations)
+    assert defined == operations

@@ -1,0 +1,192 @@
+"""Clients generated from specs, driving the running server through a whole scenario."""
+
+import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from authentik_client import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    FlowDesignationEnum,
+    FlowRequest,
+    FlowsApi,
+    PatchedPlexSourceRequest,
+    PlexSourceRequest,
+    SourcesApi,
+)
+
+from tests.conftest import TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("flavour", ["async"])
+def test_authentiks_own_client_works_unchanged(server):
+    """authentik's published Python SDK (authentik-client on PyPI), generated from
+    authentik's own schema, against this server: the wire formats match."""
+    configuration = Configuration(host=f"{server}/api/v3", access_token=TOKEN)
+    with ApiClient(configuration) as client:
+        sources, flows = SourcesApi(client), FlowsApi(client)
+        flow = flows.flows_instances_create(
+            FlowRequest(
+                name="Plex login",
+                slug="plex-login",
+                title="Log in with Plex",
+                designation=FlowDesignationEnum.AUTHENTICATION,
+            )
+        )
+        created = sources.sources_plex_create(
+            PlexSourceRequest(
+                name="Home Plex",
+                slug="home-plex",
+                plex_token="owner-token",
+                authentication_flow=flow.pk,
+                allowed_servers=["server-a"],
+            )
+        )
+        assert created.slug == "home-plex"
+        assert created.component == "ak-source-plex-form"
+        assert created.icon_url == "/static/authentik/sources/plex.svg"
+        assert len(created.client_id) == 40
+
+        listed = sources.sources_plex_list(authentication_flow=flow.pk, search="home")
+        assert [s.slug for s in listed.results] == ["home-plex"]
+        assert listed.pagination.count == 1
+
+        fetched = sources.sources_plex_retrieve("home-plex")
+        assert fetched.pk == created.pk
+        assert fetched.plex_token == "owner-token"
+
+        patched = sources.sources_plex_partial_update(
+            "home-plex", PatchedPlexSourceRequest(enabled=False, allow_friends=False)
+        )
+        assert (patched.enabled, patched.allow_friends) == (False, False)
+
+        used_by = flows.flows_instances_used_by_list("plex-login")
+        assert [(u.model_name, u.action.value, u.name) for u in used_by] == [
+            ("source", "set_null", "Home Plex")
+        ]
+
+        with pytest.raises(ApiException) as rejected:
+            sources.sources_plex_create(
+                PlexSourceRequest(name="x", slug="home-plex", plex_token="t")
+            )
+        assert rejected.value.status == 400
+        assert rejected.value.body == '{"slug":["source with this slug already exists."]}'
+
+        sources.sources_plex_destroy("home-plex")
+        with pytest.raises(ApiException) as gone:
+            sources.sources_plex_retrieve("home-plex")
+        assert gone.value.status == 404
+
+
+@pytest.fixture(scope="module")
+def generated_client(tmp_path_factory):
+    """The Python client `make sdk` generates from our own YAML, importable."""
+    output = tmp_path_factory.mktemp("sdk") / "python"
+    subprocess.run(
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(ROOT / "openapi" / "openapi.yaml"),
+            "--config",
+            str(ROOT / "openapi" / "python-client.yaml"),
+            "--output-path",
+            str(output),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+    )
+    sys.path.insert(0, str(output))
+    yield importlib.import_module("plex_api_client")
+    sys.path.remove(str(output))
+
+
+@pytest.mark.parametrize("flavour", ["async"])
+def test_a_client_generated_from_our_yaml(server, generated_client):
+    from plex_api_client.api.flows import flows_instances_create, flows_instances_used_by_list
+    from plex_api_client.api.sources import (
+        sources_plex_create,
+        sources_plex_destroy,
+        sources_plex_list,
+        sources_plex_partial_update,
+        sources_plex_retrieve,
+    )
+    from plex_api_client.models import (
+        FlowDesignationEnum as Designation,
+    )
+    from plex_api_client.models import (
+        FlowRequest as NewFlow,
+    )
+    from plex_api_client.models import (
+        PatchedPlexSourceRequest as SourcePatch,
+    )
+    from plex_api_client.models import (
+        PlexSourceRequest as NewSource,
+    )
+
+    with generated_client.AuthenticatedClient(base_url=f"{server}/api/v3", token=TOKEN) as client:
+        flow = flows_instances_create.sync(
+            client=client,
+            body=NewFlow(
+                name="Login", slug="login", title="Login", designation=Designation.AUTHENTICATION
+            ),
+        )
+        created = sources_plex_create.sync_detailed(
+            client=client,
+            body=NewSource(name="Home", slug="home", plex_token="t", authentication_flow=flow.pk),
+        )
+        assert created.status_code == 201
+        assert created.parsed.slug == "home"
+
+        listed = sources_plex_list.sync(client=client, authentication_flow=flow.pk)
+        assert [s.slug for s in listed.results] == ["home"]
+        assert sources_plex_retrieve.sync("home", client=client).pk == created.parsed.pk
+
+        patched = sources_plex_partial_update.sync(
+            "home", client=client, body=SourcePatch(enabled=False)
+        )
+        assert patched.enabled is False
+        used_by = flows_instances_used_by_list.sync("login", client=client)
+        assert [(u.model_name, u.action.value) for u in used_by] == [("source", "set_null")]
+
+        rejected = sources_plex_create.sync_detailed(
+            client=client, body=NewSource(name="", slug="not a slug", plex_token="t")
+        )
+        assert rejected.status_code == 400
+        assert rejected.parsed.additional_properties == {
+            "name": ["This field may not be blank."],
+            "slug": [
+                'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+            ],
+        }
+        assert sources_plex_destroy.sync_detailed("home", client=client).status_code == 204
+        assert sources_plex_retrieve.sync_detailed("home", client=client).status_code == 404
+
+
+@pytest.mark.skipif(
+    not (ROOT / "node_modules" / ".bin" / "openapi-typescript").exists()
+    and not os.environ.get("CI"),
+    reason="npm tools not installed (make installs them)",
+)
+def test_typescript_types_cover_every_operation(tmp_path):
+    output = tmp_path / "plex-api.d.ts"
+    subprocess.run(
+        [str(ROOT / "node_modules" / ".bin" / "openapi-typescript"),
+         str(ROOT / "openapi" / "openapi.yaml"), "--output", str(output)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    types = output.read_text()
+    spec = yaml.safe_load((ROOT / "openapi" / "openapi.yaml").read_text())
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method != "parameters":
+                assert f"{operation['operationId']}: {{" in types
