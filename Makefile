@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NPM_INSTALLED := node_modules/.installed
 SPEC := openapi/openapi.yaml
 
-.PHONY: install run migrate test lint contract sdk format clean
+.PHONY: install run serve migrate test lint contract sdk bench format clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ migrate: $(INSTALLED)
 
 run: migrate
 	$(BIN)/python -m app serve
+
+# Production: WORKERS processes (default: one per core) sharing one database.
+serve: migrate
+	WORKERS=$${WORKERS:-$$(nproc)} $(BIN)/python -m app serve
+
+# Loads the server with wrk (Debian's package; installed here if missing).
+bench: $(INSTALLED)
+	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench
 
 lint: $(INSTALLED) $(NPM_INSTALLED)
 	$(BIN)/ruff check .

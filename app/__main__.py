@@ -13,7 +13,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply the database migrations (DATABASE_URL)")
     commands.add_parser("check-migrations", help="fail if models and migrations disagree")
-    commands.add_parser("serve", help="serve the API on HOST:PORT with uvicorn")
+    commands.add_parser("serve", help="serve the API on HOST:PORT with uvicorn (WORKERS processes)")
     args = parser.parse_args()
 
     settings = Settings.from_env()
@@ -28,6 +28,9 @@ def main() -> None:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            workers=settings.workers,
+            # Requests in flight get this long to finish on SIGTERM before workers stop.
+            timeout_graceful_shutdown=30,
         )
 
 

@@ -16,6 +16,7 @@ class Settings:
     app_flavour: str = "async"
     plex_api_url: str = "https://plex.tv"
     plex_timeout: float = 10.0  # seconds, for each call to plex.tv
+    workers: int = 1  # server processes (`make serve`)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -29,6 +30,7 @@ class Settings:
             app_flavour=(env.get("APP_FLAVOUR") or cls.app_flavour).lower(),
             plex_api_url=env.get("PLEX_API_URL") or cls.plex_api_url,
             plex_timeout=float(env.get("PLEX_TIMEOUT") or cls.plex_timeout),
+            workers=int(env.get("WORKERS") or cls.workers),
         )
         if settings.app_flavour not in FLAVOURS:
             raise SystemExit(f"APP_FLAVOUR must be one of {', '.join(FLAVOURS)}")

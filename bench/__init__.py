@@ -1,0 +1,1 @@
+"""`make bench`: the API's throughput and latency, measured against a ceiling app."""
