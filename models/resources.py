@@ -30,7 +30,8 @@ class Resource:
     unique: dict = field(default_factory=dict)  # request field -> message when taken
     loaders: tuple = ()  # eager loading for serialisation
     owner: object = None  # the column naming the user who owns an object, if any
-    check_references: Callable[[Session, dict], dict] = lambda session, data: {}
+    # Checks that need the database, given the object being written (new or stored).
+    check_references: Callable[[Session, object, dict], dict] = lambda session, obj, data: {}
     apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
     used_by: Callable[[Session, object], list] = lambda session, obj: []
 
@@ -60,7 +61,7 @@ SOURCE_FLOW_FIELDS = {
 SOURCE_MAPPING_FIELDS = ("user_property_mappings", "group_property_mappings")
 
 
-def _check_source_references(session: Session, data: dict) -> dict:
+def _check_source_references(session: Session, source: PlexSource, data: dict) -> dict:
     """Flows and property mappings named in a source must exist (the first missing one
     of each field is reported, as DRF does)."""
     problems = {}
@@ -257,10 +258,22 @@ def managed_filter(managed: list[str] | None, managed_isnull: bool | None) -> li
 # -- user Plex source connections ------------------------------------------------------
 
 
-def _check_connection_references(session: Session, data: dict) -> dict:
+def _check_connection_references(session: Session, connection, data: dict) -> dict:
     source = data.get("source")
-    if source is not None and session.get(PlexSource, uuid.UUID(source)) is None:
+    if source is None:
+        return {}
+    if session.get(PlexSource, uuid.UUID(source)) is None:
         return {"source": [errors.DOES_NOT_EXIST.format(pk=source)]}
+    # One connection per user and source (authentik's unique_together).
+    taken = session.scalar(
+        select(UserPlexSourceConnection.id).where(
+            UserPlexSourceConnection.user_id == connection.user_id,
+            UserPlexSourceConnection.source_pk == uuid.UUID(source),
+            UserPlexSourceConnection.id != connection.id,
+        )
+    )
+    if taken is not None:
+        return {"non_field_errors": ["The fields user, source must make a unique set."]}
     return {}
 
 

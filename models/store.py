@@ -368,7 +368,7 @@ def _check(session: Session, resource: Resource, obj, data: dict) -> None:
         column = getattr(resource.model, name)
         if session.scalar(select(resource.pk).where(column == value)) is not None:
             problems[name] = [message]
-    problems.update(resource.check_references(session, data))
+    problems.update(resource.check_references(session, obj, data))
     if problems:
         raise errors.invalid(problems)
 

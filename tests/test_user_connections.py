@@ -151,3 +151,20 @@ def test_ids_past_the_columns_range_match_nothing(api, linked, value):
     assert listed.json()["results"] == []
     response = api.get(f"/sources/user_connections/plex/{value.lstrip('-')}/")
     assert response.status_code == 404
+
+
+def test_a_user_has_one_connection_per_source(api, store, linked):
+    """Moving a connection onto a source its user is already connected to is a 400, not
+    the database's unique constraint (a 500)."""
+    source, keys = linked
+    other = make_source(api, slug="other")
+    alice = store.identity_for_token(keys["alice"]).user_id
+    store.link_plex_account(alice, uuid.UUID(other["pk"]), "1001", "plex-alice")
+    mine = api.get(f"/sources/user_connections/plex/?user={alice}&source__slug=other").json()
+    url = f"/sources/user_connections/plex/{mine['results'][0]['pk']}/"
+    response = api.patch(url, json={"source": source["pk"]})
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": ["The fields user, source must make a unique set."]
+    }
+    assert count_rows(store, "user_plex_source_connection") == 3
