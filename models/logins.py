@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app import errors
 from models.identity import User
@@ -52,8 +53,13 @@ class LoginsMixin:
         self, user_id: int, source_pk: uuid.UUID, identifier: str, plex_token: str
     ) -> None:
         """Create the user's connection to the source, or update it (one per pair)."""
-        with self._write() as session:
-            self._link(session, user_id, source_pk, identifier, plex_token)
+        try:
+            with self._write() as session:
+                self._link(session, user_id, source_pk, identifier, plex_token)
+        except IntegrityError:
+            # A simultaneous call created it first (PostgreSQL); now it is there to update.
+            with self._write() as session:
+                self._link(session, user_id, source_pk, identifier, plex_token)
 
     def _link(self, session, user_id, source_pk, identifier, plex_token) -> None:
         connection = session.scalar(

@@ -267,3 +267,31 @@ def test_redeem_input_errors(anon, plex, url, body, status, answer):
     response = anon.post(url, json=body)
     assert response.status_code == status
     assert response.json() == answer
+
+
+@pytest.mark.parametrize("flavour", ["async"])
+def test_simultaneous_links_leave_one_connection(server, plex, store):
+    """Ten redeem_token_authenticated calls at once, for one user and source: all 204,
+    one connection (the losers of the insert race update it instead)."""
+    import threading
+
+    import httpx
+
+    from tests.conftest import AUTH
+
+    barrier, statuses = threading.Barrier(10), []  # the `plex` fixture made the source
+
+    def link():
+        barrier.wait()
+        statuses.append(
+            httpx.post(f"{server}/api/v3{LINK}", headers=AUTH, json={"plex_token": "user-token"},
+                       timeout=30).status_code
+        )  # fmt: skip
+
+    threads = [threading.Thread(target=link) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [204] * 10
+    assert count_rows(store, "user_plex_source_connection") == 1
