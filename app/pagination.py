@@ -48,6 +48,7 @@ def paginated_list(resource, *, page, page_size, ordering, search, filters, clau
     """A list operation's answer: the page of `resource` the query asks for, among the
     objects the caller may view."""
     paginator = Paginator(page, page_size)
+    identity = current_identity()
     _count, results = current_store().list_page(
         resource,
         # An empty filter value filters nothing, as in django-filter.
@@ -56,7 +57,7 @@ def paginated_list(resource, *, page, page_size, ordering, search, filters, clau
         ordering=ordering,
         window=paginator.window,
         clauses=clauses,
-        visible=visible(current_identity(), resource),
-        owner=current_identity().user_id,
+        visible=visible(identity, resource),
+        owner=identity.user_id,
     )
     return paginator.envelope(results), 200

@@ -24,12 +24,13 @@ from jsonschema.validators import extend
 from starlette.datastructures import Headers, QueryParams
 
 from app import errors
+from models.resources import RESOURCES
 
 MAX_BODY_BYTES = 1024 * 1024
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
 
 # Query parameters that name another object: django-filter words their errors differently.
-RELATION_FILTERS = {"authentication_flow", "enrollment_flow"}
+RELATION_FILTERS = {name for resource in RESOURCES for name in resource.relation_filters}
 
 Draft4Validator.FORMAT_CHECKER.checks("uuid", raises=ValueError)(is_uuid)
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app import errors
 from models.identity import User
 from models.plex import Event, PendingLogin, UserPlexSourceConnection, now
+from models.resources import SOURCES, get_or_404
 from models.sources import Flow, PlexSource
 
 PENDING_LOGIN_LIFETIME = timedelta(minutes=30)
@@ -30,24 +31,23 @@ class LoginSource:
     allow_friends: bool
     allowed_servers: list[str]
 
+    @classmethod
+    def of(cls, source: PlexSource) -> "LoginSource":
+        return cls(
+            source.pbm_uuid,
+            source.name,
+            source.slug,
+            source.client_id,
+            source.plex_token,
+            source.allow_friends,
+            list(source.allowed_servers),
+        )
+
 
 class LoginsMixin:
     def login_source(self, slug: str) -> LoginSource:
         with self._read() as session:
-            source = None
-            if "\x00" not in slug:
-                source = session.scalar(select(PlexSource).where(PlexSource.slug == slug))
-            if source is None:
-                raise errors.detail(404, errors.SOURCE_NOT_FOUND)
-            return LoginSource(
-                source.pbm_uuid,
-                source.name,
-                source.slug,
-                source.client_id,
-                source.plex_token,
-                source.allow_friends,
-                list(source.allowed_servers),
-            )
+            return LoginSource.of(get_or_404(session, SOURCES, slug))
 
     def link_plex_account(
         self, user_id: int, source_pk: uuid.UUID, identifier: str, plex_token: str
@@ -141,18 +141,8 @@ class LoginsMixin:
     def token_sources(self) -> list[LoginSource]:
         """Every source, for the Plex token health check."""
         with self._read() as session:
-            return [
-                LoginSource(
-                    s.pbm_uuid,
-                    s.name,
-                    s.slug,
-                    s.client_id,
-                    s.plex_token,
-                    s.allow_friends,
-                    list(s.allowed_servers),
-                )  # fmt: skip
-                for s in session.scalars(select(PlexSource).order_by(PlexSource.slug))
-            ]
+            query = select(PlexSource).order_by(PlexSource.slug)
+            return [LoginSource.of(source) for source in session.scalars(query)]
 
     def record_event(self, action: str, message: str, source: LoginSource | None) -> None:
         with self._write() as session:

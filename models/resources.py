@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import Boolean, Integer, Uuid, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import errors
@@ -44,6 +44,38 @@ class Resource:
 def _set(obj, data: dict) -> None:
     for name, value in data.items():
         setattr(obj, name, value)
+
+
+def column_key(column, value):
+    """A URL's, a filter's or a grant's key as the column holds it; None when it cannot
+    match anything."""
+    if isinstance(column.type, Uuid):
+        try:
+            return uuid.UUID(str(value))
+        except ValueError:
+            return None
+    if isinstance(column.type, Integer):
+        # Integer keys are 32-bit in both databases; larger ones match nothing.
+        text = str(value).strip()
+        number = int(text) if text.lstrip("-").isdigit() and len(text) < 12 else None
+        return number if number is not None and -(2**31) <= number < 2**31 else None
+    if isinstance(column.type, Boolean):
+        return value
+    if "\x00" in str(value):  # PostgreSQL cannot even compare a NUL; no stored key has one
+        return None
+    return value
+
+
+def get_or_404(session: Session, resource: Resource, key: str):
+    """The object the URL names, or the 404 DRF's get_object_or_404 gives."""
+    obj = None
+    key = column_key(resource.lookup, key)
+    if key is not None:
+        query = select(resource.model).where(resource.lookup == key).options(*resource.loaders)
+        obj = session.scalar(query)
+    if obj is None:
+        raise errors.detail(404, resource.not_found)
+    return obj
 
 
 def used_by_entry(app: str, model_name: str, obj, action: str) -> dict:

@@ -6,17 +6,13 @@ Handlers call these methods and get plain dicts back; sessions never leave this 
 import hmac
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    Boolean,
-    Integer,
     Select,
-    Uuid,
     create_engine,
     delete,
     event,
@@ -33,7 +29,7 @@ from app import errors
 from models.accounts import ACTIONS, AccountsMixin
 from models.identity import Group, PermissionGrant, Token, User
 from models.logins import LoginsMixin
-from models.resources import Resource
+from models.resources import Resource, column_key, get_or_404
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -199,7 +195,8 @@ class Store(AccountsMixin, LoginsMixin):
                 query = query.join(relationship)
             query = query.where(*clauses)
             if visible is not None:
-                keys = [key for key in (_key(resource.pk, pk) for pk in visible) if key is not None]
+                keys = [column_key(resource.pk, pk) for pk in visible]
+                keys = [key for key in keys if key is not None]
                 seen = resource.pk.in_(keys)
                 if resource.owner is not None and owner is not None:
                     seen = or_(seen, resource.owner == owner)
@@ -207,7 +204,7 @@ class Store(AccountsMixin, LoginsMixin):
             unknown = {}
             for name, value in filters.items():
                 column = resource.filters[name]
-                value = _key(column, value)
+                value = column_key(column, value)
                 if value is None:  # nothing can match (say, an id past the column's range)
                     query = query.where(false())
                     continue
@@ -233,7 +230,7 @@ class Store(AccountsMixin, LoginsMixin):
         """The primary key and the owning user of the object the URL names, if any."""
         with self._read() as session:
             try:
-                obj = _get_or_404(session, resource, key)
+                obj = get_or_404(session, resource, key)
             except errors.APIError:
                 return None
             owner = getattr(obj, resource.owner.key) if resource.owner is not None else None
@@ -241,7 +238,7 @@ class Store(AccountsMixin, LoginsMixin):
 
     def get(self, resource: Resource, key: str) -> dict:
         with self._read() as session:
-            return _get_or_404(session, resource, key).to_api()
+            return get_or_404(session, resource, key).to_api()
 
     def create(self, resource: Resource, data: dict) -> dict:
         return self._save(resource, None, data)
@@ -253,7 +250,7 @@ class Store(AccountsMixin, LoginsMixin):
     def _save(self, resource: Resource, key: str | None, data: dict) -> dict:
         try:
             with self._write() as session:
-                obj = resource.model() if key is None else _get_or_404(session, resource, key)
+                obj = resource.model() if key is None else get_or_404(session, resource, key)
                 _check(session, resource, obj, data)
                 resource.apply(session, obj, data)
                 session.add(obj)
@@ -263,13 +260,13 @@ class Store(AccountsMixin, LoginsMixin):
             # A concurrent write got in between our checks and our commit (PostgreSQL):
             # look again, now that it has committed, and report what it took.
             with self._read() as session:
-                obj = resource.model() if key is None else _get_or_404(session, resource, key)
+                obj = resource.model() if key is None else get_or_404(session, resource, key)
                 _check(session, resource, obj, data)
             raise
 
     def delete(self, resource: Resource, key: str) -> None:
         with self._write() as session:
-            obj = _get_or_404(session, resource, key)
+            obj = get_or_404(session, resource, key)
             session.execute(
                 delete(PermissionGrant).where(
                     PermissionGrant.object_pk == _pk_of(resource, obj),
@@ -280,7 +277,7 @@ class Store(AccountsMixin, LoginsMixin):
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
         with self._read() as session:
-            return resource.used_by(session, _get_or_404(session, resource, key))
+            return resource.used_by(session, get_or_404(session, resource, key))
 
 
 def _make_engine(url: str) -> Engine:
@@ -320,37 +317,6 @@ def _unicode_lower(value):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _get_or_404(session: Session, resource: Resource, key: str):
-    """The object the URL names, or the 404 DRF's get_object_or_404 gives."""
-    obj = None
-    key = _key(resource.lookup, key)
-    if key is not None:
-        query = select(resource.model).where(resource.lookup == key).options(*resource.loaders)
-        obj = session.scalar(query)
-    if obj is None:
-        raise errors.detail(404, resource.not_found)
-    return obj
-
-
-def _key(column, value):
-    """A URL's or a grant's key as the column holds it; None when it cannot match."""
-    if isinstance(column.type, Uuid):
-        try:
-            return uuid.UUID(str(value))
-        except ValueError:
-            return None
-    if isinstance(column.type, Integer):
-        # Integer keys are 32-bit in both databases; larger ones match nothing.
-        text = str(value).strip()
-        number = int(text) if text.lstrip("-").isdigit() and len(text) < 12 else None
-        return number if number is not None and -(2**31) <= number < 2**31 else None
-    if isinstance(column.type, Boolean):
-        return value
-    if "\x00" in str(value):  # PostgreSQL cannot even compare a NUL; no stored key has one
-        return None
-    return value
 
 
 def _pk_of(resource: Resource, obj) -> str:

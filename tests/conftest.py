@@ -6,10 +6,11 @@ import uuid
 
 import psycopg
 import pytest
+import yaml
 from sqlalchemy import text
 
 from app.config import Settings
-from app.main import create_app
+from app.main import SPEC_PATH, create_app
 from models import migrate
 from models.base import Base
 from tests.fake_plex import FakePlex
@@ -139,6 +140,17 @@ def api(app):
     """A client authenticated as the bootstrap superuser."""
     with app.test_client(base_url="http://testserver/api/v3", headers=AUTH) as client:
         yield client
+
+
+def spec_operations() -> dict[str, tuple[str, str]]:
+    """Every operation of openapi/openapi.yaml: operationId -> (METHOD, path)."""
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    return {
+        operation["operationId"]: (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
 
 
 def count_rows(store, table: str) -> int:

@@ -5,10 +5,8 @@ import os
 import shutil
 
 import pytest
-import yaml
 
-from app.main import SPEC_PATH
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, spec_operations
 
 CHROMIUM = shutil.which("chromium")
 # Without a network, Chromium's own background traffic only slows it down.
@@ -34,13 +32,7 @@ def test_swagger_ui_lists_every_operation_and_tries_one(server, api):
     from playwright.sync_api import sync_playwright
 
     api.post("/sources/plex/", json={"name": "Home", "slug": "home", "plex_token": "t"})
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    declared = {
-        (method.upper(), path)
-        for path, item in spec["paths"].items()
-        for method in item
-        if method != "parameters"
-    }
+    declared = set(spec_operations().values())
     foreign = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)

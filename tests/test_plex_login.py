@@ -163,8 +163,6 @@ def test_user_matching_modes(anon, api, plex, store, mode, existing, outcome):
 
 def test_a_connected_account_authenticates(anon, api, plex, store):
     store.create_user("alice")
-    user = next(u for u in store.list_users() if u["username"] == "alice")
-    assert user
     source_pk = api.get("/sources/plex/plex/").json()["pk"]
     alice_id = store.identity_for_token(store.create_token("a", "alice")).user_id
     store.link_plex_account(alice_id, uuid.UUID(source_pk), str(USER_ID), "user-token")
@@ -241,13 +239,11 @@ def test_plex_tv_down_or_slow_is_502_in_bounded_time(anon, plex, how):
     assert elapsed < plex.hang_seconds  # the client gave up first
 
 
-def test_plex_tv_unreachable_is_502(anon, api, plex, app):
-    app_settings_url = plex.url
+def test_plex_tv_unreachable_is_502(anon, plex):
     plex.fail("user-token", "resources", 500)
     response = anon.post(REDEEM, json={"plex_token": "user-token"})
     assert response.status_code == 502
     assert response.json() == {"detail": "plex.tv answered 500 to /api/v2/resources"}
-    assert app_settings_url
 
 
 @pytest.mark.parametrize(

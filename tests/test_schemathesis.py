@@ -4,15 +4,12 @@ each with its reason."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import TOKEN
-
-BASELINE = Path(__file__).parent / "schemathesis-baseline.json"
-SCHEMATHESIS = Path(sys.executable).parent / "st"
+from tests.contract import schemathesis_command
 
 
 def _stateful_sources_created(report_dir: Path) -> tuple[int, int]:
@@ -47,33 +44,10 @@ def run_schemathesis(
     """The schemathesis CLI against the server with every check and the baseline; its
     output, after asserting that it found nothing new. `auth` replaces the superuser's
     token with other credentials (CLI options placed before `run`)."""
-    credentials = ("--header", f"Authorization: Bearer {TOKEN}")
-    result = subprocess.run(
-        [
-            str(SCHEMATHESIS),
-            *(auth or ()),
-            "run",
-            f"{server}/api/v3/openapi.json",
-            *(() if auth else credentials),
-            "--checks",
-            "all",
-            "--seed",
-            "20261128",
-            "--request-timeout",
-            "10",
-            "--continue-on-failure",
-            "--baseline",
-            str(BASELINE),
-            "--report",
-            "junit,ndjson",
-            "--report-dir",
-            str(report_dir),
-            *options,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    command = schemathesis_command(
+        server, report_dir, *options, token=None if auth else TOKEN, before_run=auth or ()
     )
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     print(result.stdout[-3000:])  # shown by pytest -rA, and on failure
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "Failures:" not in result.stdout
