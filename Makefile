@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NPM_INSTALLED := node_modules/.installed
 SPEC := openapi/openapi.yaml
 
-.PHONY: install run serve migrate test lint contract sdk bench format clean
+.PHONY: install run serve migrate test lint contract sdk bench profile format clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ serve: migrate
 bench: $(INSTALLED)
 	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
+
+# Where one operation's time goes: OPERATION=create|retrieve|list|... APP=api|ceiling.
+profile: $(INSTALLED)
+	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.profile
 
 lint: $(INSTALLED) $(NPM_INSTALLED)
 	$(BIN)/ruff check .

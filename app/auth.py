@@ -22,8 +22,8 @@ async def bearer_info(token: str, request) -> dict:
         request.context["credentials_rejected"] = True
         raise errors.detail(403, errors.TOKEN_INVALID)
     operation_id = request.scope["extensions"][ROUTING_CONTEXT]["operation_id"]
-    await authorize(store, identity, operation_id, request.scope.get("path_params", {}))
-    return {"sub": identity.username, "identity": identity}
+    found = await authorize(store, identity, operation_id, request.scope.get("path_params", {}))
+    return {"sub": identity.username, "identity": identity, "object": found}
 
 
 def current_store() -> Store:
@@ -34,6 +34,12 @@ def current_store() -> Store:
 def current_identity() -> Identity:
     """Who is calling (set by bearer_info)."""
     return context.context["token_info"]["identity"]
+
+
+def current_object() -> dict:
+    """The representation of the object the operation is on, as the permission check
+    read it (operations on one object only)."""
+    return context.context["token_info"]["object"].representation
 
 
 def current_settings():

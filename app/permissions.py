@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app import errors
 from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
-from models.store import Identity, Store
+from models.store import Identity, Store, StoredObject
 
 # operationId prefix -> the resource its operations serve
 OPERATION_RESOURCES = {
@@ -36,17 +36,20 @@ def operation_resource(operation_id: str) -> tuple[Resource, str]:
     raise LookupError(f"no permission rule for operation {operation_id!r}")
 
 
-async def authorize(store: Store, identity: Identity, operation_id: str, path: dict) -> None:
-    """Raise the 403 or 404 authentik gives before the operation may run."""
+async def authorize(
+    store: Store, identity: Identity, operation_id: str, path: dict
+) -> StoredObject | None:
+    """Raise the 403 or 404 authentik gives before the operation may run; return the
+    object the operation is on, if it is on one, so that it is not looked up twice."""
     resource, action = operation_resource(operation_id)
     if action == "create" and not identity.has_perm(resource.codename("add")):
         raise errors.detail(403, errors.PERMISSION_DENIED)
     if action in OBJECT_ACTIONS or action == "used_by_list":
         key = next(iter(path.values()))
-        found = await run_in_threadpool(store.object_owner, resource, key)
+        found = await run_in_threadpool(store.find, resource, key)
         if found is None:
             raise errors.detail(404, resource.not_found)
-        pk, owner = found
+        pk, owner = found.pk, found.owner
         # Owners may do anything with what they own (authentik's owner_field).
         owns = owner is not None and owner == identity.user_id
         # used_by is not filtered by view permission; its entries are (see below).
@@ -59,6 +62,8 @@ async def authorize(store: Store, identity: Identity, operation_id: str, path: d
         needed = OBJECT_ACTIONS.get(action)
         if needed is not None and not owns and not identity.has_perm(resource.codename(needed), pk):
             raise errors.detail(403, errors.PERMISSION_DENIED)
+        return found
+    return None
 
 
 def visible(identity: Identity, resource: Resource) -> frozenset[str] | None:

@@ -313,21 +313,27 @@ class QueryValidator(ParameterValidator):
     """Query parameters, typed strictly by the spec, with django-filter's messages."""
 
     def validate_request(self, request):
-        given = QueryParams(request.scope.get("query_string", b""))
-        problems = {}
-        for param in self.parameters.get("query", []):
-            name, schema = param["name"], param.get("schema", {})
-            if name not in given:
-                continue
-            if schema.get("type") == "array":
-                values, schema = given.getlist(name), schema.get("items", {})
-            else:
-                values = [given[name]]
-            messages = [m for value in values for m in _query_messages(name, value, schema)]
-            if messages:
-                problems[name] = list(dict.fromkeys(messages))
+        problems = query_problems(self.parameters.get("query", []), request.scope)
         if problems:
             raise errors.invalid(problems)
+
+
+def query_problems(parameters: list[dict], scope) -> dict:
+    """django-filter's messages for the query string's values of the given parameters."""
+    given = QueryParams(scope.get("query_string", b""))
+    problems = {}
+    for param in parameters:
+        name, schema = param["name"], param.get("schema", {})
+        if name not in given:
+            continue
+        if schema.get("type") == "array":
+            values, schema = given.getlist(name), schema.get("items", {})
+        else:
+            values = [given[name]]
+        messages = [m for value in values for m in _query_messages(name, value, schema)]
+        if messages:
+            problems[name] = list(dict.fromkeys(messages))
+    return problems
 
 
 def _query_messages(name: str, raw: str, schema: dict) -> list[str]:

@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -117,53 +119,63 @@ def memory_kib(process: subprocess.Popen) -> tuple[int, int]:
     return field("VmRSS"), field("VmHWM")
 
 
-def main() -> int:
-    folder = Path(tempfile.mkdtemp(prefix="plex-bench-"))
-    apps = {}
-    for name in ("api", "ceiling"):
-        url = f"sqlite:///{folder / name}.sqlite3"
+OPERATIONS = {
+    "create": ("", CREATE),
+    "retrieve": ("s500/", None),
+    "list": ("?page_size=20", None),
+    "list+search": ("?page_size=20&search=source%2000", None),
+    "list+ordering": ("?page_size=20&ordering=-slug,name", None),
+}
+SERVER_COMMANDS = {
+    "api": [sys.executable, "-m", "app", "serve"],
+    "ceiling": [sys.executable, "-m", "uvicorn", "bench.ceiling:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"],
+}  # fmt: skip
+
+
+@contextmanager
+def servers_stopped() -> Iterator[dict[str, subprocess.Popen]]:
+    """A dict for started servers; each is stopped on the way out."""
+    servers: dict[str, subprocess.Popen] = {}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def prepare(folder: Path, servers: dict, apps=tuple(SERVER_COMMANDS)) -> dict[str, str]:
+    """For each app: a fresh database with 1,000 sources and a started server. Returns
+    each app's sources URL and records its database URL in `DATABASES`."""
+    bases = {}
+    for name in apps:
+        url = DATABASES[name] = f"sqlite:///{folder / name}.sqlite3"
         migrate.upgrade(url)
         seed(url, 1000)
-        apps[name] = url
-    ports = {name: free_port() for name in apps}
-    servers = {
-        "api": start([sys.executable, "-m", "app", "serve"], apps["api"], ports["api"]),
-        "ceiling": start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.ceiling:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports["ceiling"]),
-                "--log-level",
-                "warning",
-            ],
-            apps["ceiling"],
-            ports["ceiling"],
-        ),  # fmt: skip
-    }
-    base = {name: f"http://127.0.0.1:{port}/api/v3/sources/plex/" for name, port in ports.items()}
-    operations = {
-        "create": ("", CREATE),
-        "retrieve": ("s500/", None),
-        "list": ("", None),
-        "list+search": ("?search=source%2000", None),
-        "list+ordering": ("?ordering=-slug,name", None),
-    }
-    try:
-        for name in apps:  # warm-up
+        port = free_port()
+        command = [part.replace("{port}", str(port)) for part in SERVER_COMMANDS[name]]
+        servers[name] = start(command, url, port)
+        bases[name] = f"http://127.0.0.1:{port}/api/v3/sources/plex/"
+    return bases
+
+
+DATABASES: dict[str, str] = {}
+
+
+def main() -> int:
+    folder = Path(tempfile.mkdtemp(prefix="plex-bench-"))
+    with servers_stopped() as servers:
+        base = prepare(folder, servers)
+        for name in base:  # warm-up
             wrk(base[name] + "s1/", seconds=2)
         warm = memory_kib(servers["api"])
         print(f"# make bench: {CONNECTIONS} connections, {SECONDS}s per run, wrk on loopback")
         print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
               f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}  bad")  # fmt: skip
-        for operation, (suffix, script) in operations.items():
+        for operation, (suffix, script) in OPERATIONS.items():
             results = {}
-            for name in apps:
+            for name in base:
                 prefix = f"{name[0]}{secrets.token_hex(4)}x"
                 results[name] = wrk(
                     base[name] + suffix, script.replace("PREFIX", prefix) if script else None
@@ -174,9 +186,10 @@ def main() -> int:
                   f"{api['rps'] / ceiling['rps']:>7.2f}  {api['bad']}/{ceiling['bad']}"
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
-        small = {op: wrk(base["api"] + s) for op, s in (("list", ""), ("retrieve", "s500/"))}
-        seed(apps["api"], 99_000, start=1000)
-        large = {op: wrk(base["api"] + s) for op, s in (("list", ""), ("retrieve", "s500/"))}
+        scaled = {op: OPERATIONS[op][0] for op in ("list", "retrieve")}
+        small = {op: wrk(base["api"] + suffix) for op, suffix in scaled.items()}
+        seed(DATABASES["api"], 99_000, start=1000)
+        large = {op: wrk(base["api"] + suffix) for op, suffix in scaled.items()}
         for operation in small:
             before, after = small[operation]["p99"], large[operation]["p99"]
             print(f"scale {operation:<9} p99 at ~1k: {before:.1f} ms, at ~100k: {after:.1f} ms "
@@ -184,10 +197,6 @@ def main() -> int:
         now, peak = memory_kib(servers["api"])
         print(f"api memory: {warm[0] // 1024} MiB after warm-up, {now // 1024} MiB at the end, "
               f"peak {peak // 1024} MiB")  # fmt: skip
-    finally:
-        for server in servers.values():
-            server.terminate()
-            server.wait(timeout=30)
     return 0
 
 

@@ -1,23 +1,27 @@
-"""The ceiling: the same store, the same body checks and the same answers as the API for
-create, retrieve and list, on bare Starlette with orjson, without Connexion. What the
-API could reach if the framework cost nothing."""
+"""The ceiling: create, retrieve and list of Plex sources on bare Starlette with orjson,
+without Connexion, doing what the API does through the same functions: the same store,
+token check, permission check, query and body validation, and answers. What the API
+could reach if the framework cost nothing."""
 
 import orjson
 import yaml
 from connexion.json_schema import resolve_refs
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app import errors
 from app.config import Settings
-from app.errors import APIError
 from app.main import SPEC_PATH
 from app.pagination import Paginator
-from app.permissions import visible, without_secrets
-from app.validation import _compile
+from app.permissions import authorize, visible, without_secrets
+from app.validation import _compile, _parse_json, query_problems
 from models.resources import SOURCES
 from models.store import Store
+
+SOURCES_PATH = "/sources/plex/"
 
 
 def _json(body, status: int) -> Response:
@@ -31,28 +35,38 @@ def create_app() -> Starlette:
         store.ensure_bootstrap_token(settings.bootstrap_token)
     spec = resolve_refs(yaml.safe_load(SPEC_PATH.read_text()))
     body_schema = _compile(spec["components"]["schemas"]["PlexSourceRequest"])
+    list_parameters = spec["paths"][SOURCES_PATH]["get"]["parameters"]
 
-    def caller(request: Request):
+    async def caller(request: Request, operation_id: str):
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        identity = store.identity_for_token(key) if scheme.lower() == "bearer" else None
+        identity = None
+        if scheme.lower() == "bearer":
+            identity = await run_in_threadpool(store.identity_for_token, key)
         if identity is None:
-            raise APIError(403, {"detail": "Token invalid/expired"})
-        return identity
+            raise errors.detail(403, errors.TOKEN_INVALID)
+        found = await authorize(store, identity, operation_id, request.path_params)
+        return identity, found
 
-    def create(request: Request, raw: bytes) -> Response:
-        identity = caller(request)
-        body = orjson.loads(raw) if raw else {}
+    async def create(request: Request) -> Response:
+        identity, _ = await caller(request, "sources_plex_create")
+        raw = await request.body()
+        body = _parse_json(raw) if raw.strip() else {}
         problems = body_schema.errors(body)
         if problems:
-            return _json(problems, 400)
+            raise errors.invalid(problems)
         fields = {k: v for k, v in body.items() if k in body_schema.fields}
-        return _json(without_secrets(identity, store.create(SOURCES, fields)), 201)
+        source = await run_in_threadpool(store.create, SOURCES, fields)
+        return _json(without_secrets(identity, source), 201)
 
-    def listing(request: Request) -> Response:
-        identity = caller(request)
+    async def listing(request: Request) -> Response:
+        identity, _ = await caller(request, "sources_plex_list")
+        problems = query_problems(list_parameters, request.scope)
+        if problems:
+            raise errors.invalid(problems)
         query = request.query_params
         paginator = Paginator(int(query.get("page", 1)), int(query.get("page_size", 20)))
-        _count, results = store.list_page(
+        _count, results = await run_in_threadpool(
+            store.list_page,
             SOURCES,
             filters={},
             search=query.get("search"),
@@ -62,31 +76,25 @@ def create_app() -> Starlette:
         )
         return _json(paginator.envelope([without_secrets(identity, r) for r in results]), 200)
 
-    def retrieve(request: Request) -> Response:
-        identity = caller(request)
-        source = store.get(SOURCES, request.path_params["slug"])
-        return _json(without_secrets(identity, source), 200)
-
-    # Sync handlers run in Starlette's threadpool, as Connexion runs ours.
-    from starlette.concurrency import run_in_threadpool
+    async def retrieve(request: Request) -> Response:
+        identity, found = await caller(request, "sources_plex_retrieve")
+        return _json(without_secrets(identity, found.representation), 200)
 
     async def sources(request: Request) -> Response:
         try:
-            if request.method == "POST":
-                return await run_in_threadpool(create, request, await request.body())
-            return await run_in_threadpool(listing, request)
-        except APIError as error:
+            return await (create(request) if request.method == "POST" else listing(request))
+        except errors.APIError as error:
             return _json(error.body, error.status)
 
     async def source(request: Request) -> Response:
         try:
-            return await run_in_threadpool(retrieve, request)
-        except APIError as error:
+            return await retrieve(request)
+        except errors.APIError as error:
             return _json(error.body, error.status)
 
     return Starlette(
         routes=[
-            Route("/api/v3/sources/plex/", sources, methods=["GET", "POST"]),
-            Route("/api/v3/sources/plex/{slug}/", source, methods=["GET"]),
+            Route("/api/v3" + SOURCES_PATH, sources, methods=["GET", "POST"]),
+            Route("/api/v3" + SOURCES_PATH + "{slug}/", source, methods=["GET"]),
         ]
     )

@@ -1,6 +1,6 @@
 """`/flows/instances/`: flows."""
 
-from app.auth import current_identity, current_store
+from app.auth import current_identity, current_object, current_store
 from app.pagination import paginated_list
 from app.permissions import viewable_used_by
 from models.resources import FLOWS
@@ -34,7 +34,7 @@ def flows_instances_create(body):
 
 
 def flows_instances_retrieve(slug):
-    return current_store().get(FLOWS, slug), 200
+    return current_object(), 200
 
 
 def flows_instances_update(slug, body):

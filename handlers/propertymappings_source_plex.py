@@ -1,6 +1,6 @@
 """`/propertymappings/source/plex/`: Plex source property mappings."""
 
-from app.auth import current_identity, current_store
+from app.auth import current_identity, current_object, current_store
 from app.pagination import paginated_list
 from app.permissions import viewable_used_by
 from models.resources import PLEX_MAPPINGS, managed_filter
@@ -31,7 +31,7 @@ def propertymappings_source_plex_create(body):
 
 
 def propertymappings_source_plex_retrieve(pm_uuid):
-    return current_store().get(PLEX_MAPPINGS, pm_uuid), 200
+    return current_object(), 200
 
 
 def propertymappings_source_plex_update(pm_uuid, body):

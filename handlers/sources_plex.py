@@ -3,6 +3,7 @@
 from app.auth import (
     current_identity,
     current_identity_or_none,
+    current_object,
     current_settings,
     current_store,
 )
@@ -55,7 +56,7 @@ def sources_plex_create(body):
 
 
 def sources_plex_retrieve(slug):
-    return without_secrets(current_identity(), current_store().get(SOURCES, slug)), 200
+    return without_secrets(current_identity(), current_object()), 200
 
 
 def sources_plex_update(slug, body):

@@ -1,6 +1,6 @@
 """`/sources/user_connections/plex/`: users' Plex accounts, linked by a Plex login."""
 
-from app.auth import current_identity, current_store, query_parameter
+from app.auth import current_identity, current_object, current_store, query_parameter
 from app.pagination import paginated_list
 from app.permissions import viewable_used_by
 from models.resources import CONNECTIONS, connection_source_slug
@@ -23,7 +23,7 @@ def sources_user_connections_plex_list(
 
 
 def sources_user_connections_plex_retrieve(id):  # noqa: A002  (the spec's name)
-    return current_store().get(CONNECTIONS, str(id)), 200
+    return current_object(), 200
 
 
 def sources_user_connections_plex_update(id, body):  # noqa: A002

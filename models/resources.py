@@ -4,8 +4,9 @@ against the database and written. The store applies these descriptions."""
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from sqlalchemy import Boolean, Integer, Uuid, or_, select
+from sqlalchemy import Boolean, Integer, Uuid, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import errors
@@ -34,6 +35,11 @@ class Resource:
     check_references: Callable[[Session, object, dict], dict] = lambda session, obj, data: {}
     apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
     used_by: Callable[[Session, object], list] = lambda session, obj: []
+
+    @cached_property
+    def lookup_query(self):
+        """The object a URL key names, with what serialising it needs; built once."""
+        return select(self.model).where(self.lookup == bindparam("key")).options(*self.loaders)
 
     def codename(self, action: str) -> str:
         """`view`, `add`, `change` or `delete`, as authentik names the permission."""
@@ -71,8 +77,7 @@ def get_or_404(session: Session, resource: Resource, key: str):
     obj = None
     key = column_key(resource.lookup, key)
     if key is not None:
-        query = select(resource.model).where(resource.lookup == key).options(*resource.loaders)
-        obj = session.scalar(query)
+        obj = session.scalar(resource.lookup_query, {"key": key})
     if obj is None:
         raise errors.detail(404, resource.not_found)
     return obj
