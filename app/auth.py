@@ -8,22 +8,36 @@ from starlette.datastructures import QueryParams
 
 from app import errors
 from app.permissions import authorize
-from models.store import Identity, Store
+from models.store import Identity, Store, StoredObject
 
 
 async def bearer_info(token: str, request) -> dict:
     """Connexion's x-bearerInfoFunc: the token's user, or 403 `Token invalid/expired`;
     then 403/404 if that user may not run the operation on its object."""
-    store: Store = request.context["store"]
-    identity = await run_in_threadpool(store.identity_for_token, token)
-    if identity is None:
+    operation_id = request.scope["extensions"][ROUTING_CONTEXT]["operation_id"]
+    path = request.scope.get("path_params", {})
+    # One trip to a worker thread for both: each trip costs as much as a lookup.
+    found = await run_in_threadpool(
+        authenticate, request.context["store"], token, operation_id, path
+    )
+    if found is None:
         # Remembered for operations that also allow anonymous callers: a bad key is a
         # 403 there too, as authentik authenticates before it looks at AllowAny.
         request.context["credentials_rejected"] = True
         raise errors.detail(403, errors.TOKEN_INVALID)
-    operation_id = request.scope["extensions"][ROUTING_CONTEXT]["operation_id"]
-    found = await authorize(store, identity, operation_id, request.scope.get("path_params", {}))
-    return {"sub": identity.username, "identity": identity, "object": found}
+    identity, obj = found
+    return {"sub": identity.username, "identity": identity, "object": obj}
+
+
+def authenticate(
+    store: Store, key: str, operation_id: str, path: dict
+) -> tuple[Identity, StoredObject | None] | None:
+    """The key's user and the object the operation is on (None for an unknown key);
+    the 403 or 404 when the user may not run the operation."""
+    identity = store.identity_for_token(key)
+    if identity is None:
+        return None
+    return identity, authorize(store, identity, operation_id, path)
 
 
 def current_store() -> Store:

@@ -18,7 +18,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.exceptions import HTTPException
 
-from app import errors
+from app import errors, operations
 from app.config import Settings
 from app.validation import validator_map
 from models.store import Store
@@ -169,8 +169,8 @@ def create_app(
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
 
-    app_class = connexion.FlaskApp if settings.app_flavour == "flask" else connexion.AsyncApp
-    app = app_class(__name__, jsonifier=OrjsonJsonifier())
+    app_class = connexion.FlaskApp if settings.app_flavour == "flask" else operations.AsyncApp
+    app = app_class(__name__, jsonifier=OrjsonJsonifier(), security_map=operations.SECURITY_MAP)
     app.store = store
     app.add_middleware(
         RoutedRequestMiddleware,

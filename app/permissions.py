@@ -4,8 +4,6 @@ Authorization runs with authentication, before the body is read, as in DRF: an u
 or invisible object is a 404 and a missing permission a 403 whatever the body says.
 """
 
-from starlette.concurrency import run_in_threadpool
-
 from app import errors
 from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
 from models.store import Identity, Store, StoredObject
@@ -36,7 +34,7 @@ def operation_resource(operation_id: str) -> tuple[Resource, str]:
     raise LookupError(f"no permission rule for operation {operation_id!r}")
 
 
-async def authorize(
+def authorize(
     store: Store, identity: Identity, operation_id: str, path: dict
 ) -> StoredObject | None:
     """Raise the 403 or 404 authentik gives before the operation may run; return the
@@ -46,7 +44,7 @@ async def authorize(
         raise errors.detail(403, errors.PERMISSION_DENIED)
     if action in OBJECT_ACTIONS or action == "used_by_list":
         key = next(iter(path.values()))
-        found = await run_in_threadpool(store.find, resource, key)
+        found = store.find(resource, key)
         if found is None:
             raise errors.detail(404, resource.not_found)
         pk, owner = found.pk, found.owner

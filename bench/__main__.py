@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, func, insert, select
 
 from models import migrate
 from models.sources import PlexSource
@@ -25,7 +25,22 @@ ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 TOKEN = secrets.token_urlsafe(24)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
+# Counts answers whose status is not the one the operation must give.
+STATUS_CHECK = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) unexpected = 0 end
+function response(status, headers, body)
+  if status ~= EXPECTED then unexpected = unexpected + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + thread:get("unexpected") end
+  io.write("Unexpected statuses: " .. total .. "\\n")
+end
+"""
 CREATE = """
 local n = 0
 request = function()
@@ -86,25 +101,28 @@ def start(command: list[str], url: str, port: int) -> subprocess.Popen:
     raise RuntimeError(f"{command} did not start")
 
 
-def wrk(url: str, script: str | None = None, seconds: int = SECONDS) -> dict:
+def wrk(url: str, script: str = "", seconds: int = SECONDS, expected: int = 200) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(STATUS_CHECK.replace("EXPECTED", str(expected)) + script)
+        lua.flush()
         command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
                    "-H", f"Authorization: Bearer {TOKEN}",
-                   "-H", "Content-Type: application/json"]  # fmt: skip
-        if script:
-            lua.write(script)
-            lua.flush()
-            command += ["-s", lua.name]
-        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+                   "-H", "Content-Type: application/json", "-s", lua.name, url]  # fmt: skip
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Socket errors: (.*)", output)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
-        "bad": int(bad.group(1)) if bad else 0,
+        "bad": int(re.search(r"Unexpected statuses: (\d+)", output).group(1)),
         "socket_errors": errors.group(1) if errors else "",
     }
+
+
+def run_operation(url: str, operation: str, prefix: str) -> dict:
+    """One wrk run of an operation; `prefix` keeps created slugs unique."""
+    suffix, script, expected = OPERATIONS[operation]
+    return wrk(url + suffix, script.replace("PREFIX", prefix), expected=expected)
 
 
 def _ms(value: str) -> float:
@@ -119,12 +137,14 @@ def memory_kib(process: subprocess.Popen) -> tuple[int, int]:
     return field("VmRSS"), field("VmHWM")
 
 
+# operation -> (URL suffix, wrk script, expected status). Create runs last, so that the
+# lists of both apps count the same 1,000 sources.
 OPERATIONS = {
-    "create": ("", CREATE),
-    "retrieve": ("s500/", None),
-    "list": ("?page_size=20", None),
-    "list+search": ("?page_size=20&search=source%2000", None),
-    "list+ordering": ("?page_size=20&ordering=-slug,name", None),
+    "retrieve": ("s500/", "", 200),
+    "list": ("?page_size=20", "", 200),
+    "list+search": ("?page_size=20&search=source%2000", "", 200),
+    "list+ordering": ("?page_size=20&ordering=-slug,name", "", 200),
+    "create": ("", CREATE, 201),
 }
 SERVER_COMMANDS = {
     "api": [sys.executable, "-m", "app", "serve"],
@@ -167,37 +187,65 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="plex-bench-"))
     with servers_stopped() as servers:
         base = prepare(folder, servers)
-        for name in base:  # warm-up
-            wrk(base[name] + "s1/", seconds=2)
-        warm = memory_kib(servers["api"])
-        print(f"# make bench: {CONNECTIONS} connections, {SECONDS}s per run, wrk on loopback")
+        for name in base:  # warm-up: every operation, so that caches and pools are full
+            for operation in OPERATIONS:
+                suffix, script, expected = OPERATIONS[operation]
+                wrk(base[name] + suffix, script.replace("PREFIX", f"w{name}"), 1, expected)
+        memory = {"after warm-up": memory_kib(servers["api"])[0]}
+        # Scale: the same requests now, at ~1k sources, and at the end, at 100k.
+        count = _count(DATABASES["api"])
+        small = {"list": wrk(base["api"] + "?page_size=20"), "retrieve": wrk(base["api"] + "s500/")}
+        print(f"# make bench: {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} "
+              f"interleaved runs per app, wrk on loopback, SQLite")  # fmt: skip
         print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
-              f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}  bad")  # fmt: skip
-        for operation, (suffix, script) in OPERATIONS.items():
-            results = {}
-            for name in base:
-                prefix = f"{name[0]}{secrets.token_hex(4)}x"
-                results[name] = wrk(
-                    base[name] + suffix, script.replace("PREFIX", prefix) if script else None
-                )
-            api, ceiling = results["api"], results["ceiling"]
+              f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}  unexpected")  # fmt: skip
+        for operation in OPERATIONS:
+            runs: dict[str, list[dict]] = {name: [] for name in base}
+            for round_ in range(ROUNDS):
+                # Alternate which app goes first, so neither always runs on a warmer machine.
+                for name in sorted(base, reverse=bool(round_ % 2)):
+                    prefix = f"{name[0]}{round_}{secrets.token_hex(4)}x"
+                    runs[name].append(run_operation(base[name], operation, prefix))
+            api, ceiling = (_median(runs[name]) for name in ("api", "ceiling"))
             print(f"{operation:<15}{api['rps']:>10.0f}{api['p50']:>8.1f}{api['p99']:>8.1f}"
                   f"{ceiling['rps']:>10.0f}{ceiling['p50']:>8.1f}{ceiling['p99']:>8.1f}"
                   f"{api['rps'] / ceiling['rps']:>7.2f}  {api['bad']}/{ceiling['bad']}"
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
-        scaled = {op: OPERATIONS[op][0] for op in ("list", "retrieve")}
-        small = {op: wrk(base["api"] + suffix) for op, suffix in scaled.items()}
-        seed(DATABASES["api"], 99_000, start=1000)
-        large = {op: wrk(base["api"] + suffix) for op, suffix in scaled.items()}
+        memory["after the comparison"] = memory_kib(servers["api"])[0]
+        added = 100_000 - _count(DATABASES["api"])
+        seed(DATABASES["api"], added, start=1000)  # s1000 on; created slugs never start "s"
+        middle = f"s{1000 + added // 2}/"
+        large = {"list": wrk(base["api"] + "?page_size=20"), "retrieve": wrk(base["api"] + middle)}
         for operation in small:
             before, after = small[operation]["p99"], large[operation]["p99"]
-            print(f"scale {operation:<9} p99 at ~1k: {before:.1f} ms, at ~100k: {after:.1f} ms "
-                  f"({after / before:.2f}x)")  # fmt: skip
+            print(f"scale {operation:<9} p99 at {count:,}: {before:.1f} ms, "
+                  f"at {_count(DATABASES['api']):,}: {after:.1f} ms ({after / before:.2f}x)"
+                  )  # fmt: skip
         now, peak = memory_kib(servers["api"])
-        print(f"api memory: {warm[0] // 1024} MiB after warm-up, {now // 1024} MiB at the end, "
-              f"peak {peak // 1024} MiB")  # fmt: skip
+        memory["after 100k"] = now
+        print("api memory (RSS): " + ", ".join(f"{kib / 1024:.0f} MiB {when}"
+              for when, kib in memory.items()) + f"; peak {peak / 1024:.0f} MiB")  # fmt: skip
     return 0
+
+
+def _median(runs: list[dict]) -> dict:
+    """Per figure, the median over the runs; unexpected statuses are summed."""
+    middle = len(runs) // 2
+    result = {key: sorted(run[key] for run in runs)[middle] for key in ("rps", "p50", "p99")}
+    result["bad"] = sum(run["bad"] for run in runs)
+    result["socket_errors"] = "; ".join(
+        run["socket_errors"] for run in runs if run["socket_errors"]
+    )
+    return result
+
+
+def _count(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(PlexSource.__table__))
+    engine.dispose()
+    return count
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import errors
+from app.auth import authenticate
 from app.config import Settings
 from app.main import SPEC_PATH
 from app.pagination import Paginator
-from app.permissions import authorize, visible, without_secrets
+from app.permissions import visible, without_secrets
 from app.validation import _compile, _parse_json, query_problems
 from models.resources import SOURCES
 from models.store import Store
@@ -39,13 +40,13 @@ def create_app() -> Starlette:
 
     async def caller(request: Request, operation_id: str):
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        identity = None
+        found = None
         if scheme.lower() == "bearer":
-            identity = await run_in_threadpool(store.identity_for_token, key)
-        if identity is None:
+            path = request.path_params
+            found = await run_in_threadpool(authenticate, store, key, operation_id, path)
+        if found is None:
             raise errors.detail(403, errors.TOKEN_INVALID)
-        found = await authorize(store, identity, operation_id, request.path_params)
-        return identity, found
+        return found
 
     async def create(request: Request) -> Response:
         identity, _ = await caller(request, "sources_plex_create")

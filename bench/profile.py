@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import OPERATIONS, SECONDS, prepare, servers_stopped, wrk
+from bench.__main__ import OPERATIONS, SECONDS, prepare, run_operation, servers_stopped, wrk
 
 TOP = int(os.environ.get("TOP", "30"))
 
@@ -18,7 +18,8 @@ TOP = int(os.environ.get("TOP", "30"))
 def main() -> int:
     operation = os.environ.get("OPERATION", "retrieve")
     app = os.environ.get("APP", "api")
-    suffix, script = OPERATIONS[operation]
+    if operation not in OPERATIONS:
+        raise SystemExit(f"OPERATION must be one of {', '.join(OPERATIONS)}")
     folder = Path(tempfile.mkdtemp(prefix="plex-profile-"))
     with servers_stopped() as servers:
         base = prepare(folder, servers, apps=(app,))[app]
@@ -30,7 +31,7 @@ def main() -> int:
              "--rate", "500", "--duration", str(SECONDS), "--output", str(raw), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        result = wrk(base + suffix, script.replace("PREFIX", "p") if script else None)
+        result = run_operation(base, operation, "p")
         sampler.wait(timeout=SECONDS + 30)
     print(f"# {app} {operation}: {result['rps']:.0f} req/s while sampled")
     report(raw.read_text())

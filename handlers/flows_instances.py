@@ -33,7 +33,8 @@ def flows_instances_create(body):
     return current_store().create(FLOWS, body), 201
 
 
-def flows_instances_retrieve(slug):
+# async: it reads only what the permission check found, so needs no worker thread.
+async def flows_instances_retrieve(slug):
     return current_object(), 200
 
 

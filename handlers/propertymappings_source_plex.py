@@ -30,7 +30,8 @@ def propertymappings_source_plex_create(body):
     return current_store().create(PLEX_MAPPINGS, body), 201
 
 
-def propertymappings_source_plex_retrieve(pm_uuid):
+# async: it reads only what the permission check found, so needs no worker thread.
+async def propertymappings_source_plex_retrieve(pm_uuid):
     return current_object(), 200
 
 

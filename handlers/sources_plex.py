@@ -55,7 +55,8 @@ def sources_plex_create(body):
     return without_secrets(current_identity(), current_store().create(SOURCES, body)), 201
 
 
-def sources_plex_retrieve(slug):
+# async: it reads only what the permission check found, so needs no worker thread.
+async def sources_plex_retrieve(slug):
     return without_secrets(current_identity(), current_object()), 200
 
 

@@ -22,7 +22,8 @@ def sources_user_connections_plex_list(
     )
 
 
-def sources_user_connections_plex_retrieve(id):  # noqa: A002  (the spec's name)
+# async: it reads only what the permission check found, so needs no worker thread.
+async def sources_user_connections_plex_retrieve(id):  # noqa: A002  (the spec's name)
     return current_object(), 200
 
 
