@@ -20,15 +20,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(
+def running_server(database_url: str, token: str, flavour: str = "async", **options):
+    """Migrate, start the production command, wait until it answers; yield its base URL."""
+    with started_server(database_url, token, flavour, **options) as (base, _process):
+        yield base
+
+
+@contextmanager
+def started_server(
     database_url: str,
     token: str,
     flavour: str = "async",
     log=None,
     log_level: str = "warning",
     plex_api_url: str = "http://127.0.0.1:9",
+    workers: int = 1,
 ):
-    """Migrate, start the production command, wait until it answers; yield its base URL."""
+    """As running_server, yielding the base URL and the server's process."""
     port = free_port()
     env = {
         **os.environ,
@@ -41,6 +49,7 @@ def running_server(
         "PLEX_API_URL": plex_api_url,
         # Generous: a loaded 2-core CI machine must not turn slow answers into 502s.
         "PLEX_TIMEOUT": "5",
+        "WORKERS": str(workers),
     }
     subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
     process = subprocess.Popen(
@@ -61,7 +70,8 @@ def running_server(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=40)

@@ -1,0 +1,79 @@
+"""`make serve`: several worker processes sharing one database, and a graceful stop."""
+
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import AUTH, TOKEN, count_rows, make_source
+from tests.server import started_server
+from tests.test_concurrency import CLIENTS, _all_at_once
+
+
+def _workers(process) -> list[int]:
+    """The worker processes uvicorn spawned (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def test_two_workers_share_one_database(store, fake_plex):
+    with started_server(store.url, TOKEN, plex_api_url=fake_plex.url, workers=2) as (
+        base,
+        process,
+    ):
+        assert len(_workers(process)) == 2
+        url = f"{base}/api/v3/sources/plex/"
+
+        def create(index):
+            with httpx.Client(headers=AUTH, timeout=30) as client:
+                mine = client.post(
+                    url, json={"name": f"n{index}", "slug": f"w{index}", "plex_token": "t"}
+                )
+                contested = client.post(
+                    url, json={"name": f"c{index}", "slug": "contested", "plex_token": "t"}
+                )
+                return mine.status_code, contested.status_code
+
+        results = _all_at_once(create)
+
+        assert [mine for mine, _ in results] == [201] * CLIENTS
+        assert Counter(contested for _, contested in results) == {201: 1, 400: CLIENTS - 1}
+        assert count_rows(store, "plex_source") == CLIENTS + 1
+        listed = httpx.get(f"{url}?page_size=100", headers=AUTH).json()
+        assert listed["pagination"]["count"] == CLIENTS + 1
+
+
+def test_a_stopped_server_finishes_the_requests_it_has(store, fake_plex, app):
+    """SIGTERM lets a request in flight (here, one waiting 1.5 s on plex.tv) finish with
+    its answer; then the server exits."""
+    with app.test_client(base_url="http://testserver/api/v3", headers=AUTH) as api:
+        make_source(api)
+    fake_plex.fail("slow-token", "user", "hang")
+    fake_plex.hang_seconds, hang_seconds = 1.5, fake_plex.hang_seconds
+    try:
+        with started_server(store.url, TOKEN, plex_api_url=fake_plex.url) as (base, process):
+            answers = []
+            url = f"{base}/api/v3/sources/plex/redeem_token/?slug=plex"
+            request = threading.Thread(
+                target=lambda: answers.append(
+                    httpx.post(url, json={"plex_token": "slow-token"}, timeout=30)
+                )
+            )
+            request.start()
+            deadline = time.monotonic() + 10
+            while not fake_plex.requests and time.monotonic() < deadline:
+                time.sleep(0.02)  # until plex.tv has the request
+            process.send_signal(signal.SIGTERM)
+            request.join(timeout=30)
+            # uvicorn stops, then re-raises the signal so that the exit status names it.
+            assert process.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        fake_plex.hang_seconds = hang_seconds
+    assert [(r.status_code, r.json()) for r in answers] == [
+        (400, {"plex_token": ["plex.tv did not accept this Plex token."]})
+    ]
