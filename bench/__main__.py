@@ -26,6 +26,11 @@ CONNECTIONS = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 TOKEN = secrets.token_urlsafe(24)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+# With two or more cores, the load generator and the server each get their own, so
+# that neither steals the other's time; on one core, nothing is pinned.
+_CORES = sorted(os.sched_getaffinity(0))
+PIN_LOAD = ["taskset", "-c", str(_CORES[0])] if len(_CORES) > 1 else []
+PIN_SERVER = ["taskset", "-c", ",".join(map(str, _CORES[1:]))] if len(_CORES) > 1 else []
 
 # Counts answers whose status is not the one the operation must give.
 STATUS_CHECK = """
@@ -84,7 +89,9 @@ def seed(url: str, count: int, start: int = 0) -> None:
 def start(command: list[str], url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": url, "BOOTSTRAP_TOKEN": TOKEN, "HOST": "127.0.0.1",
            "PORT": str(port), "LOG_LEVEL": "warning", "WORKERS": "1"}  # fmt: skip
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*PIN_SERVER, *command], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
+    )
     for _ in range(300):
         try:
             headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -105,7 +112,7 @@ def wrk(url: str, script: str = "", seconds: int = SECONDS, expected: int = 200)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(STATUS_CHECK.replace("EXPECTED", str(expected)) + script)
         lua.flush()
-        command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+        command = [*PIN_LOAD, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
                    "-H", f"Authorization: Bearer {TOKEN}",
                    "-H", "Content-Type: application/json", "-s", lua.name, url]  # fmt: skip
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -194,12 +201,13 @@ def main() -> int:
         memory = {"after warm-up": memory_kib(servers["api"])[0]}
         # Scale: the same requests now, at ~1k sources, and at the end, at 100k.
         count = _count(DATABASES["api"])
-        small = {"list": wrk(base["api"] + "?page_size=20"), "retrieve": wrk(base["api"] + "s500/")}
-        print(f"# make bench: {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} "
-              f"interleaved runs per app, wrk on loopback, SQLite")  # fmt: skip
+        small = _scale_runs(base["api"], "s500/")
+        print(f"# make bench, {time.strftime('%Y-%m-%d')}, {_machine()}")
+        print(f"# {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} interleaved "
+              f"runs per app, wrk on loopback{' (own core)' if PIN_LOAD else ''}, SQLite")  # fmt: skip
         print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
               f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}  unexpected")  # fmt: skip
-        for operation in OPERATIONS:
+        for operation in os.environ.get("BENCH_OPERATIONS", ",".join(OPERATIONS)).split(","):
             runs: dict[str, list[dict]] = {name: [] for name in base}
             for round_ in range(ROUNDS):
                 # Alternate which app goes first, so neither always runs on a warmer machine.
@@ -216,17 +224,27 @@ def main() -> int:
         added = 100_000 - _count(DATABASES["api"])
         seed(DATABASES["api"], added, start=1000)  # s1000 on; created slugs never start "s"
         middle = f"s{1000 + added // 2}/"
-        large = {"list": wrk(base["api"] + "?page_size=20"), "retrieve": wrk(base["api"] + middle)}
+        large = _scale_runs(base["api"], middle)
         for operation in small:
-            before, after = small[operation]["p99"], large[operation]["p99"]
-            print(f"scale {operation:<9} p99 at {count:,}: {before:.1f} ms, "
-                  f"at {_count(DATABASES['api']):,}: {after:.1f} ms ({after / before:.2f}x)"
+            before, after = small[operation], large[operation]
+            print(f"scale {operation:<9} p50/p99 at {count:,}: {before['p50']:.1f}/"
+                  f"{before['p99']:.1f} ms, at {_count(DATABASES['api']):,}: {after['p50']:.1f}/"
+                  f"{after['p99']:.1f} ms (p99 {after['p99'] / before['p99']:.2f}x)"
                   )  # fmt: skip
         now, peak = memory_kib(servers["api"])
         memory["after 100k"] = now
         print("api memory (RSS): " + ", ".join(f"{kib / 1024:.0f} MiB {when}"
               for when, kib in memory.items()) + f"; peak {peak / 1024:.0f} MiB")  # fmt: skip
     return 0
+
+
+def _scale_runs(base: str, retrieved: str) -> dict[str, dict]:
+    """Medians of list and retrieve (of the source `retrieved`), interleaved."""
+    runs: dict[str, list[dict]] = {"list": [], "retrieve": []}
+    for _ in range(ROUNDS):
+        runs["list"].append(wrk(base + "?page_size=20"))
+        runs["retrieve"].append(wrk(base + retrieved))
+    return {operation: _median(results) for operation, results in runs.items()}
 
 
 def _median(runs: list[dict]) -> dict:
@@ -238,6 +256,12 @@ def _median(runs: list[dict]) -> dict:
         run["socket_errors"] for run in runs if run["socket_errors"]
     )
     return result
+
+
+def _machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"model name\s*:\s*(.*)", cpuinfo)
+    return f"{os.cpu_count()} cores ({model.group(1) if model else 'unknown CPU'})"
 
 
 def _count(url: str) -> int:
