@@ -203,8 +203,9 @@ def main() -> int:
         count = _count(DATABASES["api"])
         small = _scale_runs(base["api"], "s500/")
         print(f"# make bench, {time.strftime('%Y-%m-%d')}, {_machine()}")
+        pinned = " (own core)" if PIN_LOAD else ""
         print(f"# {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} interleaved "
-              f"runs per app, wrk on loopback{' (own core)' if PIN_LOAD else ''}, SQLite")  # fmt: skip
+              f"runs per app, wrk on loopback{pinned}, SQLite")  # fmt: skip
         print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
               f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}  unexpected")  # fmt: skip
         for operation in os.environ.get("BENCH_OPERATIONS", ",".join(OPERATIONS)).split(","):

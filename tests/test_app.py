@@ -1,5 +1,6 @@
 """The app itself: the spec it serves, its docs, and both flavours answering alike."""
 
+import inspect
 import re
 
 from openapi_spec_validator import validate
@@ -7,7 +8,7 @@ from openapi_spec_validator.readers import read_from_filename
 
 from app.config import Settings
 from app.main import SPEC_PATH, create_app
-from tests.conftest import AUTH, TOKEN, empty_database, spec_operations
+from tests.conftest import AUTH, TOKEN, empty_database, make_source, spec_operations
 
 OPERATION_IDS = (
     {
@@ -137,3 +138,23 @@ def test_every_operation_has_a_handler_and_every_handler_an_operation():
     }  # fmt: skip
     assert all(callable(getattr(handlers, operation, None)) for operation in operations)
     assert defined == operations
+
+
+def test_connexion_reads_no_signature_after_the_first_request(api, flavour, monkeypatch):
+    """app/operations.py: Connexion's per-operation set-up (handler decorators, token
+    function signature) is built once, not on every request (async flavour)."""
+    source = make_source(api)
+    for _ in range(2):  # the first requests build what each operation needs
+        assert api.get(f"/sources/plex/{source['slug']}/").status_code == 200
+        assert api.get("/sources/plex/?search=x").status_code == 200
+        assert api.patch(f"/sources/plex/{source['slug']}/", json={"name": "m"}).status_code == 200
+    read = []
+    signature = inspect.signature
+    monkeypatch.setattr(inspect, "signature", lambda f, **kw: read.append(f) or signature(f, **kw))
+
+    assert api.get(f"/sources/plex/{source['slug']}/").status_code == 200
+    assert api.get("/sources/plex/?search=x").status_code == 200
+    assert api.patch(f"/sources/plex/{source['slug']}/", json={"name": "n"}).status_code == 200
+
+    expected = [] if flavour == "async" else read  # Flask's chain is Connexion's own
+    assert read == expected
