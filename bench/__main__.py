@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 TOKEN = secrets.token_urlsafe(24)
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 # With two or more cores, the load generator and the server each get their own, so
 # that neither steals the other's time; on one core, nothing is pinned.
 _CORES = sorted(os.sched_getaffinity(0))
