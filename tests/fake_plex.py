@@ -67,12 +67,12 @@ class FakePlex:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 token = query.get("X-Plex-Token", "")
                 name = url.path.removeprefix("/api/v2/")
-                fake.requests.append(
-                    {"path": url.path, "query": query, "headers": dict(self.headers)}
-                )
+                request = {"path": url.path, "query": query, "headers": dict(self.headers)}
+                fake.requests.append(request)
                 failure = fake.failures.get((token, name))
                 if failure == "hang":
                     time.sleep(fake.hang_seconds)
+                    request["answered_after_hang"] = True
                     failure = 200 if token in fake.accounts else 401
                 if isinstance(failure, int) and failure >= 400:
                     return self._answer(failure, {"error": "scripted"})

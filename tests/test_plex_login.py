@@ -1,6 +1,5 @@
 """Plex login against a real HTTP server on loopback playing plex.tv."""
 
-import time
 import uuid
 
 import pytest
@@ -230,13 +229,12 @@ def test_a_token_plex_tv_rejects_is_400(anon, plex):
 @pytest.mark.parametrize("how", [500, 503, "hang"])
 def test_plex_tv_down_or_slow_is_502_in_bounded_time(anon, plex, how):
     plex.fail("user-token", "user", how)
-    started = time.monotonic()
     response = anon.post(REDEEM, json={"plex_token": "user-token"})
-    elapsed = time.monotonic() - started
     assert response.status_code == 502
     assert "user-token" not in response.text
     assert response.json()["detail"].startswith("plex.tv ")
-    assert elapsed < plex.hang_seconds  # the client gave up first
+    # A hanging plex.tv had not answered yet: the client gave up first.
+    assert [r for r in plex.requests if r.get("answered_after_hang")] == []
 
 
 def test_plex_tv_unreachable_is_502(anon, plex):
