@@ -174,10 +174,10 @@ def servers_stopped() -> Iterator[dict[str, subprocess.Popen]]:
 
 def prepare(folder: Path, servers: dict, apps=tuple(SERVER_COMMANDS)) -> dict[str, str]:
     """For each app: a fresh database with 1,000 sources and a started server. Returns
-    each app's sources URL and records its database URL in `DATABASES`."""
+    each app's sources URL."""
     bases = {}
     for name in apps:
-        url = DATABASES[name] = f"sqlite:///{folder / name}.sqlite3"
+        url = database_url(folder, name)
         migrate.upgrade(url)
         seed(url, 1000)
         port = free_port()
@@ -187,7 +187,8 @@ def prepare(folder: Path, servers: dict, apps=tuple(SERVER_COMMANDS)) -> dict[st
     return bases
 
 
-DATABASES: dict[str, str] = {}
+def database_url(folder: Path, app: str) -> str:
+    return f"sqlite:///{folder / app}.sqlite3"
 
 
 def main() -> int:
@@ -200,7 +201,8 @@ def main() -> int:
                 wrk(base[name] + suffix, script.replace("PREFIX", f"w{name}"), 1, expected)
         memory = {"after warm-up": memory_kib(servers["api"])[0]}
         # Scale: the same requests now, at ~1k sources, and at the end, at 100k.
-        count = _count(DATABASES["api"])
+        api_database = database_url(folder, "api")
+        count = _count(api_database)
         small = _scale_runs(base["api"], "s500/")
         print(f"# make bench, {time.strftime('%Y-%m-%d')}, {_machine()}")
         pinned = " (own core)" if PIN_LOAD else ""
@@ -222,14 +224,14 @@ def main() -> int:
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
         memory["after the comparison"] = memory_kib(servers["api"])[0]
-        added = 100_000 - _count(DATABASES["api"])
-        seed(DATABASES["api"], added, start=1000)  # s1000 on; created slugs never start "s"
+        added = 100_000 - _count(api_database)
+        seed(api_database, added, start=1000)  # s1000 on; created slugs never start "s"
         middle = f"s{1000 + added // 2}/"
         large = _scale_runs(base["api"], middle)
         for operation in small:
             before, after = small[operation], large[operation]
             print(f"scale {operation:<9} p50/p99 at {count:,}: {before['p50']:.1f}/"
-                  f"{before['p99']:.1f} ms, at {_count(DATABASES['api']):,}: {after['p50']:.1f}/"
+                  f"{before['p99']:.1f} ms, at {_count(api_database):,}: {after['p50']:.1f}/"
                   f"{after['p99']:.1f} ms (p99 {after['p99'] / before['p99']:.2f}x)"
                   )  # fmt: skip
         now, peak = memory_kib(servers["api"])

@@ -82,20 +82,15 @@ def create_app() -> Starlette:
         return _json(without_secrets(identity, found.representation), 200)
 
     async def sources(request: Request) -> Response:
-        try:
-            return await (create(request) if request.method == "POST" else listing(request))
-        except errors.APIError as error:
-            return _json(error.body, error.status)
+        return await (create(request) if request.method == "POST" else listing(request))
 
-    async def source(request: Request) -> Response:
-        try:
-            return await retrieve(request)
-        except errors.APIError as error:
-            return _json(error.body, error.status)
+    async def on_api_error(request: Request, error: errors.APIError) -> Response:
+        return _json(error.body, error.status)
 
     return Starlette(
         routes=[
             Route("/api/v3" + SOURCES_PATH, sources, methods=["GET", "POST"]),
-            Route("/api/v3" + SOURCES_PATH + "{slug}/", source, methods=["GET"]),
-        ]
+            Route("/api/v3" + SOURCES_PATH + "{slug}/", retrieve, methods=["GET"]),
+        ],
+        exception_handlers={errors.APIError: on_api_error},
     )
