@@ -170,7 +170,12 @@ def create_app(
         store.ensure_bootstrap_token(settings.bootstrap_token)
 
     app_class = connexion.FlaskApp if settings.app_flavour == "flask" else operations.AsyncApp
-    app = app_class(__name__, jsonifier=OrjsonJsonifier(), security_map=operations.SECURITY_MAP)
+    app = app_class(
+        __name__,
+        jsonifier=OrjsonJsonifier(),
+        security_map=operations.SECURITY_MAP,
+        middlewares=operations.MIDDLEWARES,
+    )
     app.store = store
     app.add_middleware(
         RoutedRequestMiddleware,

@@ -9,23 +9,94 @@ it. What each request does with its own parameters is untouched.
 """
 
 import functools
+from copy import deepcopy
 
 import connexion
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
-from connexion.context import operation
+from connexion.context import context, operation
 from connexion.decorators import StarletteDecorator
-from connexion.decorators.parameter import AsyncParameterDecorator
+from connexion.decorators.parameter import (
+    CONTEXT_NAME,
+    AsyncParameterDecorator,
+    _get_body_argument,
+    _get_file_arguments,
+    _get_query_defaults,
+    _get_val_from_param,
+    _query_args_helper,
+    unwrap_decorators,
+)
+from connexion.http_facts import FORM_CONTENT_TYPES
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
+from connexion.utils import deep_merge, inspect_function_arguments
 
 
 class OnceParameterDecorator(AsyncParameterDecorator):
-    """Connexion's handler arguments, with parameter names cleaned up once per name, not
-    with three regular expressions per name and request. Bounded: clients name query
-    parameters too."""
+    """Connexion's handler arguments (`prep_kwargs`, `get_arguments`), with what depends
+    only on the operation worked out once: which parameters are path and query ones,
+    their defaults, whether a body or form files can be passed at all. Parameter names
+    are cleaned up once per name, not with three regular expressions per name and
+    request (bounded: clients name query parameters too). Each request's own values go
+    through Connexion's functions, so they are typed as before."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.sanitize_fn = functools.lru_cache(maxsize=256)(self.sanitize_fn)
+
+    def __call__(self, function):
+        # Called on the operation's first request, where `operation` is that operation.
+        spec = operation._get_current_object()
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+        sanitize = self.sanitize_fn
+        path_definitions = {p["name"]: p for p in spec.parameters if p["in"] == "path"}
+        query_definitions = {p["name"]: p for p in spec.parameters if p["in"] == "query"}
+        query_defaults = _get_query_defaults(query_definitions)
+        wants_arguments = bool(arguments) or has_kwargs
+        takes_body = (
+            wants_arguments
+            and spec.is_request_body_defined
+            and spec.method.upper() != "TRACE"  # RFC 7231: a TRACE request has no body
+        )
+        takes_files = takes_body and any(c in FORM_CONTENT_TYPES for c in spec.consumes)
+
+        @functools.wraps(function)
+        async def wrapper(request):
+            kwargs = {}
+            for name, value in request.path_params.items():
+                definition = path_definitions.get(name)
+                kwargs[sanitize(name)] = (
+                    value if definition is None else _get_val_from_param(value, definition)
+                )
+            query = request.query_params
+            if query_defaults:
+                query = deep_merge(deepcopy(query_defaults), query)
+            kwargs.update(
+                _query_args_helper(query_definitions, query, arguments, has_kwargs, sanitize)
+            )
+            if takes_body:
+                content_type = request.mimetype
+                body = None
+                if sanitize(spec.body_name(content_type)) in arguments or has_kwargs:
+                    body = await request.get_body()
+                kwargs.update(
+                    _get_body_argument(body, operation=spec, arguments=arguments,
+                                       has_kwargs=has_kwargs, sanitize=sanitize,
+                                       content_type=content_type)
+                )  # fmt: skip
+                if takes_files:
+                    files = _get_file_arguments(
+                        await request.files(), arguments, spec.body_schema(content_type),
+                        has_kwargs,
+                    )  # fmt: skip
+                    kwargs.update(files)
+            for key, value in context.items():  # e.g. token_info, from the security check
+                if has_kwargs or key in arguments:
+                    kwargs[key] = value
+            if CONTEXT_NAME in arguments:
+                kwargs[CONTEXT_NAME] = context
+            return await function(**kwargs)
+
+        return wrapper
 
 
 class OnceDecorator(StarletteDecorator):
@@ -71,6 +142,34 @@ class AsyncApp(connexion.AsyncApp):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._middleware_app.api_cls = OnceApi  # read by add_api, which comes later
+
+
+class DocsMiddleware(SwaggerUIMiddleware):
+    """Connexion's Swagger UI and spec routes. A request for any other path goes straight
+    on, instead of through a router of its own that finds nothing (Connexion routes it
+    again in the next layer)."""
+
+    _prefixes: tuple[str, ...] | None = None
+
+    async def __call__(self, scope, receive, send):
+        if self._prefixes is None:  # the APIs are added after the middleware is built
+            self._prefixes = tuple(
+                mount.path + route.path
+                for mount in self.router.routes
+                for route in mount.routes
+            )
+        # Anywhere in the path, so that a root_path in front still reaches the router.
+        if scope["type"] == "http" and not any(p in scope["path"] for p in self._prefixes):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+MIDDLEWARES = [
+    DocsMiddleware if m is SwaggerUIMiddleware else m
+    for m in connexion.ConnexionMiddleware.default_middlewares
+]
+"""Connexion's middleware stack, with its Swagger UI layer as DocsMiddleware."""
 
 
 class BearerHandler(BearerSecurityHandler):
