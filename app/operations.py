@@ -154,9 +154,7 @@ class DocsMiddleware(SwaggerUIMiddleware):
     async def __call__(self, scope, receive, send):
         if self._prefixes is None:  # the APIs are added after the middleware is built
             self._prefixes = tuple(
-                mount.path + route.path
-                for mount in self.router.routes
-                for route in mount.routes
+                mount.path + route.path for mount in self.router.routes for route in mount.routes
             )
         # Anywhere in the path, so that a root_path in front still reaches the router.
         if scope["type"] == "http" and not any(p in scope["path"] for p in self._prefixes):
