@@ -25,6 +25,7 @@ from connexion.decorators.parameter import (
     _query_args_helper,
     unwrap_decorators,
 )
+from connexion.decorators.response import AsyncResponseDecorator
 from connexion.http_facts import FORM_CONTENT_TYPES
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
@@ -99,10 +100,28 @@ class OnceParameterDecorator(AsyncParameterDecorator):
         return wrapper
 
 
+class OnceResponseDecorator(AsyncResponseDecorator):
+    """Connexion's answer building, with the operation's media types read once. Where
+    the handler names no Content-Type and the operation declares one media type, that
+    is the answer's, as in Connexion's own inference."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Built on the operation's first request, where `operation` is that operation.
+        produces = set(operation.produces)
+        self._only_media_type = produces.pop() if len(produces) == 1 else None
+
+    def _infer_content_type(self, data, headers):
+        if self._only_media_type and not headers:
+            return self._only_media_type
+        return super()._infer_content_type(data, headers)
+
+
 class OnceDecorator(StarletteDecorator):
     """Connexion's decorator for one operation, with its chain built on first use."""
 
     _parameter_decorator_cls = OnceParameterDecorator
+    _response_decorator_cls = OnceResponseDecorator
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
