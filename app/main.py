@@ -159,6 +159,15 @@ def _error_handlers(allowed_methods: AllowedMethods):
     }
 
 
+def _middlewares() -> list:
+    """Connexion's stack (operations.MIDDLEWARES), with refused credentials answered
+    after the security checks and before the request checks."""
+    stack = list(operations.MIDDLEWARES)
+    validation = stack.index(operations.OnceRequestValidationMiddleware)
+    stack.insert(validation, RejectedCredentialsMiddleware)
+    return stack
+
+
 def create_app(
     settings: Settings | None = None, *, validate_responses: bool = False
 ) -> ConnexionMiddleware:
@@ -174,7 +183,7 @@ def create_app(
         __name__,
         jsonifier=OrjsonJsonifier(),
         security_map=operations.SECURITY_MAP,
-        middlewares=operations.MIDDLEWARES,
+        middlewares=_middlewares(),
     )
     app.store = store
     app.add_middleware(
@@ -183,7 +192,6 @@ def create_app(
         store=store,
         settings=settings,
     )
-    app.add_middleware(RejectedCredentialsMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     spec = yaml.safe_load(SPEC_PATH.read_text())
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():
         app.add_error_handler(exception, handler)

@@ -9,9 +9,11 @@ it. What each request does with its own parameters is untouched.
 """
 
 import functools
+import logging
 from copy import deepcopy
 
 import connexion
+from connexion import utils
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import context, operation
 from connexion.decorators import StarletteDecorator
@@ -27,9 +29,16 @@ from connexion.decorators.parameter import (
 )
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.http_facts import FORM_CONTENT_TYPES
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
 from connexion.utils import deep_merge, inspect_function_arguments
+
+logger = logging.getLogger(__name__)
 
 
 class OnceParameterDecorator(AsyncParameterDecorator):
@@ -182,11 +191,81 @@ class DocsMiddleware(SwaggerUIMiddleware):
         await super().__call__(scope, receive, send)
 
 
-MIDDLEWARES = [
-    DocsMiddleware if m is SwaggerUIMiddleware else m
-    for m in connexion.ConnexionMiddleware.default_middlewares
-]
-"""Connexion's middleware stack, with its Swagger UI layer as DocsMiddleware."""
+class OnceRequestValidationOperation(RequestValidationOperation):
+    """Connexion's request checks for one operation, in Connexion's order: parameters,
+    media type, body. The parameter validator, and per media type the body's schema and
+    validator class, are looked up once instead of on every request; accepted media
+    types are remembered (bounded: clients name them). The body validator itself is
+    made per request, as it keeps the request's encoding."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._parameter_validator = None
+        self._accepted_media_types: set[str] = set()
+        self._body_checks: dict[str, tuple | None] = {}
+
+    def validate_mime_type(self, mime_type):
+        if mime_type not in self._accepted_media_types:
+            super().validate_mime_type(mime_type)
+            if len(self._accepted_media_types) < 64:
+                self._accepted_media_types.add(mime_type)
+
+    def _body_check(self, mime_type):
+        """(validator class, its arguments but the encoding) for bodies of this media
+        type, or None where the operation declares no body or Connexion has no validator."""
+        if mime_type in self._body_checks:
+            return self._body_checks[mime_type]
+        spec = self._operation
+        check = None
+        schema = spec.body_schema(mime_type)
+        validator_cls = self._validator_map["body"].get(mime_type) if schema else None
+        if validator_cls is not None:
+            arguments = {
+                "schema": schema,
+                "required": spec.request_body.get("required", False),
+                "nullable": utils.is_nullable(spec.body_definition(mime_type)),
+                "strict_validation": self.strict_validation,
+                "uri_parser": spec.uri_parser_class(spec.parameters, spec.body_definition()),
+            }
+            check = (validator_cls, arguments)
+        elif schema:
+            logger.info("Skipping validation. No validator registered for %s.", mime_type)
+        if len(self._body_checks) < 64:
+            self._body_checks[mime_type] = check
+        return check
+
+    async def __call__(self, scope, receive, send):
+        if self._parameter_validator is None:
+            spec = self._operation
+            self._parameter_validator = self._validator_map["parameter"](
+                spec.parameters,
+                uri_parser=spec._uri_parser_class(spec.parameters, spec.body_definition()),
+                strict_validation=self.strict_validation,
+                security_query_params=self.security_query_params,
+            )
+        self._parameter_validator.validate(scope)
+        mime_type, encoding = self.extract_content_type(scope["headers"])
+        self.validate_mime_type(mime_type)
+        check = self._body_check(mime_type)
+        if check is not None:
+            validator_cls, arguments = check
+            validator = validator_cls(encoding=encoding, **arguments)
+            receive, scope = await validator.wrap_receive(receive, scope=scope)
+        await self.next_app(scope, receive, send)
+
+
+class OnceRequestValidationAPI(RequestValidationAPI):
+    def make_operation(self, operation) -> OnceRequestValidationOperation:
+        return OnceRequestValidationOperation(
+            self.next_app,
+            operation=operation,
+            strict_validation=self.strict_validation,
+            validator_map=self.validator_map,
+        )
+
+
+class OnceRequestValidationMiddleware(RequestValidationMiddleware):
+    api_cls = OnceRequestValidationAPI
 
 
 class BearerHandler(BearerSecurityHandler):
@@ -195,5 +274,12 @@ class BearerHandler(BearerSecurityHandler):
     def _accepts_kwarg(func, keyword: str) -> bool:
         return BearerSecurityHandler._accepts_kwarg(func, keyword)
 
+
+_REPLACED = {
+    SwaggerUIMiddleware: DocsMiddleware,
+    RequestValidationMiddleware: OnceRequestValidationMiddleware,
+}
+MIDDLEWARES = [_REPLACED.get(m, m) for m in connexion.ConnexionMiddleware.default_middlewares]
+"""Connexion's middleware stack, with two of its layers replaced by the ones above."""
 
 SECURITY_MAP = {**SECURITY_HANDLERS, "bearer": BearerHandler}
