@@ -77,12 +77,13 @@ class OnceParameterDecorator(AsyncParameterDecorator):
                 kwargs[sanitize(name)] = (
                     value if definition is None else _get_val_from_param(value, definition)
                 )
-            query = request.query_params
-            if query_defaults:
-                query = deep_merge(deepcopy(query_defaults), query)
-            kwargs.update(
-                _query_args_helper(query_definitions, query, arguments, has_kwargs, sanitize)
-            )
+            if query_definitions:  # Connexion passes only declared query parameters
+                query = request.query_params
+                if query_defaults:
+                    query = deep_merge(deepcopy(query_defaults), query)
+                kwargs.update(
+                    _query_args_helper(query_definitions, query, arguments, has_kwargs, sanitize)
+                )
             if takes_body:
                 content_type = request.mimetype
                 body = None
