@@ -205,6 +205,18 @@ class OnceRequestValidationOperation(RequestValidationOperation):
         self._accepted_media_types: set[str] = set()
         self._body_checks: dict[str, tuple | None] = {}
 
+    def extract_content_type(self, headers):
+        # Connexion's, less a typing construct it builds on every call (a tenth of this
+        # layer's time).
+        content_type = next(
+            (v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), None
+        )
+        mime_type, encoding = utils.split_content_type(content_type)
+        if mime_type is None:  # no Content-Type: Connexion assumes the first declared
+            consumes = self._operation.consumes
+            mime_type = consumes[0] if consumes else "application/octet-stream"
+        return mime_type, encoding or "utf-8"
+
     def validate_mime_type(self, mime_type):
         if mime_type not in self._accepted_media_types:
             super().validate_mime_type(mime_type)
