@@ -38,6 +38,8 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
 from connexion.utils import deep_merge, inspect_function_arguments
 
+from app.validation import VALIDATED_BODY
+
 logger = logging.getLogger(__name__)
 
 
@@ -88,7 +90,9 @@ class OnceParameterDecorator(AsyncParameterDecorator):
                 content_type = request.mimetype
                 body = None
                 if sanitize(spec.body_name(content_type)) in arguments or has_kwargs:
-                    body = await request.get_body()
+                    body = request.context.get(VALIDATED_BODY)
+                    if body is None:
+                        body = await request.get_body()
                 kwargs.update(
                     _get_body_argument(body, operation=spec, arguments=arguments,
                                        has_kwargs=has_kwargs, sanitize=sanitize,

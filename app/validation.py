@@ -269,10 +269,18 @@ class BodyValidator(JSONRequestBodyValidator):
         # The handler gets the declared fields only: unknown and read-only keys are
         # ignored, as DRF ignores them. The length is declared because WSGI (the Flask
         # flavour) reads a chunked body without Content-Length as empty.
-        raw = json.dumps({k: v for k, v in body.items() if k in compiled.fields}).encode()
+        fields = {k: v for k, v in body.items() if k in compiled.fields}
+        # Kept for the handler's arguments, so that the body is parsed once (async flavour).
+        context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
+        context[VALIDATED_BODY] = fields
+        raw = json.dumps(fields).encode()
         scope = {**scope, "headers": _as_json_body(scope["headers"], len(raw))}
         replay = [{"type": "http.request", "body": raw, "more_body": False}]
         return self._insert_messages(receive, messages=replay), scope
+
+
+VALIDATED_BODY = "validated_body"
+"""Where BodyValidator leaves the body it checked, in the request's Connexion context."""
 
 
 def _as_json_body(headers: list, length: int) -> list:
