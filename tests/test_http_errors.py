@@ -97,6 +97,17 @@ def test_non_json_body_is_415(api, store, content_type):
     assert count_rows(store, "plex_source") == 0
 
 
+def test_media_type_answers_do_not_depend_on_earlier_requests(api, store):
+    """Accepted media types are remembered per operation (app/operations.py); a refused
+    one is refused every time, before and after others were accepted."""
+    for attempt in range(2):
+        refused = api.post("/sources/plex/", content=b"x", headers={"Content-Type": "text/csv"})
+        assert refused.status_code == 415
+        body = {"name": "n", "slug": f"s{attempt}", "plex_token": "t"}
+        assert api.post("/sources/plex/", json=body).status_code == 201
+    assert count_rows(store, "plex_source") == 2
+
+
 def test_json_with_charset_is_accepted(api):
     response = api.post(
         "/sources/plex/",
