@@ -14,6 +14,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.exceptions import HTTPException
@@ -159,10 +160,15 @@ def _error_handlers(allowed_methods: AllowedMethods):
     }
 
 
-def _middlewares() -> list:
+def _middlewares(validate_responses: bool) -> list:
     """Connexion's stack (operations.MIDDLEWARES), with refused credentials answered
-    after the security checks and before the request checks."""
-    stack = list(operations.MIDDLEWARES)
+    after the security checks and before the request checks. Without response checks,
+    their layer would only pass each request on, so it is left out."""
+    stack = [
+        middleware
+        for middleware in operations.MIDDLEWARES
+        if validate_responses or middleware is not ResponseValidationMiddleware
+    ]
     validation = stack.index(operations.OnceRequestValidationMiddleware)
     stack.insert(validation, RejectedCredentialsMiddleware)
     return stack
@@ -183,7 +189,7 @@ def create_app(
         __name__,
         jsonifier=OrjsonJsonifier(),
         security_map=operations.SECURITY_MAP,
-        middlewares=_middlewares(),
+        middlewares=_middlewares(validate_responses),
     )
     app.store = store
     app.add_middleware(

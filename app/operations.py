@@ -11,6 +11,7 @@ stack, `security_map`), do it once and keep it. What each request does with its 
 parameters, headers and body still goes through Connexion's functions.
 """
 
+import asyncio
 import functools
 import logging
 from copy import deepcopy
@@ -144,6 +145,15 @@ class OnceDecorator(StarletteDecorator):
         super().__init__(**kwargs)
         self._decorated: dict = {}
         self._uri_parser = None
+
+    @property
+    def _sync_async_decorator(self):
+        # An async handler is awaited as it is; a sync one goes to a worker thread
+        # through Connexion's wrapper (which otherwise asks on every request which it is).
+        threaded = super()._sync_async_decorator
+        return lambda function: (
+            function if asyncio.iscoroutinefunction(function) else threaded(function)
+        )
 
     def decorate(self, function):
         decorated = self._decorated.get(function)

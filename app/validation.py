@@ -329,6 +329,8 @@ class QueryValidator(ParameterValidator):
 
 def query_problems(parameters: list[dict], scope) -> dict:
     """django-filter's messages for the query string's values of the given parameters."""
+    if not parameters:
+        return {}
     given = QueryParams(scope.get("query_string", b""))
     problems = {}
     for param in parameters:
