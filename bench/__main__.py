@@ -208,8 +208,12 @@ def main() -> int:
         pinned = " (own core)" if PIN_LOAD else ""
         print(f"# {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} interleaved "
               f"runs per app, wrk on loopback{pinned}, SQLite")  # fmt: skip
+        # ratio: the median over the rounds of api/ceiling within a round, where both ran
+        # back to back, so that the machine's drift between rounds cancels out; the
+        # rounds' lowest and highest ratio follow it.
         print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
-              f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}  unexpected")  # fmt: skip
+              f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}{'range':>11}"
+              "  unexpected")  # fmt: skip
         for operation in os.environ.get("BENCH_OPERATIONS", ",".join(OPERATIONS)).split(","):
             runs: dict[str, list[dict]] = {name: [] for name in base}
             for round_ in range(ROUNDS):
@@ -218,9 +222,12 @@ def main() -> int:
                     prefix = f"{name[0]}{round_}{secrets.token_hex(4)}x"
                     runs[name].append(run_operation(base[name], operation, prefix))
             api, ceiling = (_median(runs[name]) for name in ("api", "ceiling"))
+            pairs = zip(runs["api"], runs["ceiling"], strict=True)
+            ratios = sorted(api_run["rps"] / ceiling_run["rps"] for api_run, ceiling_run in pairs)
+            spread = f"{ratios[0]:.2f}–{ratios[-1]:.2f}"
             print(f"{operation:<15}{api['rps']:>10.0f}{api['p50']:>8.1f}{api['p99']:>8.1f}"
                   f"{ceiling['rps']:>10.0f}{ceiling['p50']:>8.1f}{ceiling['p99']:>8.1f}"
-                  f"{api['rps'] / ceiling['rps']:>7.2f}  {api['bad']}/{ceiling['bad']}"
+                  f"{ratios[len(ratios) // 2]:>7.2f}{spread:>11}  {api['bad']}/{ceiling['bad']}"
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
         memory["after the comparison"] = memory_kib(servers["api"])[0]

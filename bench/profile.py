@@ -27,8 +27,9 @@ def main() -> int:
         raw = folder / "stacks.txt"
         sampler = subprocess.Popen(
             # --gil: only the thread holding the GIL, which is where CPU time goes.
-            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(servers[app].pid), "--format", "raw", "--gil",
-             "--rate", "500", "--duration", str(SECONDS), "--output", str(raw), "--nonblocking"],
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(servers[app].pid),
+             "--format", "raw", "--gil", "--rate", "500", "--duration", str(SECONDS),
+             "--output", str(raw), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         result = run_operation(base, operation, "p")
