@@ -52,7 +52,7 @@ def current_identity() -> Identity:
 
 def current_object() -> dict:
     """The representation of the object the operation is on, as the permission check
-    read it (operations on one object only)."""
+    read it (retrieve operations, the only ones it reads it for)."""
     return context.context["token_info"]["object"].representation
 
 

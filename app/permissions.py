@@ -44,7 +44,8 @@ def authorize(
         raise errors.detail(403, errors.PERMISSION_DENIED)
     if action in OBJECT_ACTIONS or action == "used_by_list":
         key = next(iter(path.values()))
-        found = store.find(resource, key)
+        # Retrieve answers with what is found here; the others need only pk and owner.
+        found = store.find(resource, key, represent=action == "retrieve")
         if found is None:
             raise errors.detail(404, resource.not_found)
         pk, owner = found.pk, found.owner

@@ -243,6 +243,10 @@ def _compile(schema: dict) -> _CompiledBody:
     return compiled
 
 
+VALIDATED_BODY = "validated_body"
+"""Where BodyValidator leaves the body it checked, in the request's Connexion context."""
+
+
 class BodyValidator(JSONRequestBodyValidator):
     """JSON bodies: size cap, UTF-8, DRF-shaped field errors."""
 
@@ -277,10 +281,6 @@ class BodyValidator(JSONRequestBodyValidator):
         scope = {**scope, "headers": _as_json_body(scope["headers"], len(raw))}
         replay = [{"type": "http.request", "body": raw, "more_body": False}]
         return self._insert_messages(receive, messages=replay), scope
-
-
-VALIDATED_BODY = "validated_body"
-"""Where BodyValidator leaves the body it checked, in the request's Connexion context."""
 
 
 def _as_json_body(headers: list, length: int) -> list:

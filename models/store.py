@@ -97,7 +97,7 @@ class StoredObject:
 
     pk: str
     owner: int | None  # the owning user's id, for resources with owners
-    representation: dict
+    representation: dict | None  # its API form, where asked for
 
 
 def normalise_url(url: str) -> str:
@@ -258,15 +258,18 @@ class Store(AccountsMixin, LoginsMixin):
         found = self.find(resource, key)
         return None if found is None else found.pk
 
-    def find(self, resource: Resource, key: str) -> "StoredObject | None":
-        """The object the URL names, if any: its primary key, owner and representation."""
+    def find(
+        self, resource: Resource, key: str, *, represent: bool = False
+    ) -> "StoredObject | None":
+        """The object the URL names, if any: its primary key, owner and, if `represent`,
+        its API form."""
         with self._read() as session:
             try:
                 obj = get_or_404(session, resource, key)
             except errors.APIError:
                 return None
             owner = getattr(obj, resource.owner.key) if resource.owner is not None else None
-            return StoredObject(_pk_of(resource, obj), owner, obj.to_api())
+            return StoredObject(_pk_of(resource, obj), owner, obj.to_api() if represent else None)
 
     def create(self, resource: Resource, data: dict) -> dict:
         return self._save(resource, None, data)
