@@ -14,6 +14,7 @@ from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
@@ -66,7 +67,7 @@ class RoutedRequestMiddleware:
             context = extensions.setdefault("connexion_context", {})
             context["store"] = self.store
             context["settings"] = self.settings
-            scope["headers"] = [_lower_media_type(k, v) for k, v in scope["headers"]]
+            scope["headers"] = _media_type_lowered(scope["headers"])
         await self.app(scope, receive, send)
 
 
@@ -84,11 +85,16 @@ class RejectedCredentialsMiddleware:
         await self.app(scope, receive, send)
 
 
-def _lower_media_type(name: bytes, value: bytes) -> tuple[bytes, bytes]:
-    if name.lower() != b"content-type":
-        return name, value
-    media_type, separator, parameters = value.partition(b";")
-    return name, media_type.strip().lower() + separator + parameters
+def _media_type_lowered(headers: list) -> list:
+    """The headers with each Content-Type's media type lower-cased (a copy where any
+    changes)."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"content-type":
+            media_type, separator, parameters = value.partition(b";")
+            lowered = media_type.strip().lower() + separator + parameters
+            if lowered != value:
+                headers = [*headers[:index], (name, lowered), *headers[index + 1 :]]
+    return headers
 
 
 class AllowedMethods:
@@ -162,13 +168,11 @@ def _error_handlers(allowed_methods: AllowedMethods):
 
 def _middlewares(validate_responses: bool) -> list:
     """Connexion's stack (operations.MIDDLEWARES), with refused credentials answered
-    after the security checks and before the request checks. Without response checks,
-    their layer would only pass each request on, so it is left out."""
-    stack = [
-        middleware
-        for middleware in operations.MIDDLEWARES
-        if validate_responses or middleware is not ResponseValidationMiddleware
-    ]
+    after the security checks and before the request checks. Layers that would only
+    pass each request on are left out: the response checks when answers are not
+    checked, and the lifespan layer, as the app has no lifespan handler."""
+    idle = {LifespanMiddleware} | (set() if validate_responses else {ResponseValidationMiddleware})
+    stack = [middleware for middleware in operations.MIDDLEWARES if middleware not in idle]
     validation = stack.index(operations.OnceRequestValidationMiddleware)
     stack.insert(validation, RejectedCredentialsMiddleware)
     return stack

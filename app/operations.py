@@ -32,6 +32,7 @@ from connexion.decorators.parameter import (
     unwrap_decorators,
 )
 from connexion.decorators.response import AsyncResponseDecorator
+from connexion.exceptions import OAuthResponseProblem
 from connexion.http_facts import FORM_CONTENT_TYPES
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
@@ -39,7 +40,7 @@ from connexion.middleware.request_validation import (
     RequestValidationOperation,
 )
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.security import SECURITY_HANDLERS, BearerSecurityHandler
+from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
 from connexion.utils import deep_merge, inspect_function_arguments
 
 from app.validation import VALIDATED_BODY
@@ -74,15 +75,22 @@ class OnceParameterDecorator(AsyncParameterDecorator):
             and spec.method.upper() != "TRACE"  # RFC 7231: a TRACE request has no body
         )
         takes_files = takes_body and any(c in FORM_CONTENT_TYPES for c in spec.consumes)
+        json_body_name = sanitize(spec.body_name("application/json")) if takes_body else None
+        # Connexion's typing hands a plain string over as the router matched it.
+        typed_path = not all(map(_is_plain_string, path_definitions.values()))
 
         @functools.wraps(function)
         async def wrapper(request):
             kwargs = {}
-            for name, value in request.path_params.items():
-                definition = path_definitions.get(name)
-                kwargs[sanitize(name)] = (
-                    value if definition is None else _get_val_from_param(value, definition)
-                )
+            if typed_path:
+                for name, value in request.path_params.items():
+                    definition = path_definitions.get(name)
+                    kwargs[sanitize(name)] = (
+                        value if definition is None else _get_val_from_param(value, definition)
+                    )
+            else:
+                for name, value in request.scope.get("path_params", {}).items():
+                    kwargs[sanitize(name)] = value
             if query_definitions:  # Connexion passes only declared query parameters
                 query = request.query_params
                 if query_defaults:
@@ -90,13 +98,16 @@ class OnceParameterDecorator(AsyncParameterDecorator):
                 kwargs.update(
                     _query_args_helper(query_definitions, query, arguments, has_kwargs, sanitize)
                 )
-            if takes_body:
+            validated = request.context.get(VALIDATED_BODY) if takes_body else None
+            if validated is not None:
+                # A JSON object, checked already: what Connexion would pass for it.
+                if json_body_name in arguments or has_kwargs:
+                    kwargs[json_body_name] = validated
+            elif takes_body:
                 content_type = request.mimetype
                 body = None
                 if sanitize(spec.body_name(content_type)) in arguments or has_kwargs:
-                    body = request.context.get(VALIDATED_BODY)
-                    if body is None:
-                        body = await request.get_body()
+                    body = await request.get_body()
                 kwargs.update(
                     _get_body_argument(body, operation=spec, arguments=arguments,
                                        has_kwargs=has_kwargs, sanitize=sanitize,
@@ -116,6 +127,17 @@ class OnceParameterDecorator(AsyncParameterDecorator):
             return await function(**kwargs)
 
         return wrapper
+
+
+def _is_plain_string(definition: dict) -> bool:
+    """A parameter whose value Connexion passes on unchanged: a string that is neither
+    nullable nor a file."""
+    schema = definition.get("schema", definition)
+    return (
+        schema.get("type") == "string"
+        and schema.get("format") != "binary"
+        and not utils.is_nullable(schema)
+    )
 
 
 class OnceResponseDecorator(AsyncResponseDecorator):
@@ -299,10 +321,30 @@ class OnceRequestValidationMiddleware(RequestValidationMiddleware):
 
 
 class BearerHandler(BearerSecurityHandler):
-    @staticmethod
-    @functools.cache
-    def _accepts_kwarg(func, keyword: str) -> bool:
-        return BearerSecurityHandler._accepts_kwarg(func, keyword)
+    """Connexion's bearer check as one function. Its own is three nested wrappers, which
+    read the token function's signature twice on every request."""
+
+    def _get_verify_func(self, token_info_func):
+        arguments = {}  # the keyword arguments the token function takes, as Connexion passes them
+        takes_request = self._accepts_kwarg(token_info_func, self.request_kw)
+        if self._accepts_kwarg(token_info_func, self.required_scopes_kw):
+            arguments[self.required_scopes_kw] = None  # Connexion passes none for bearer
+
+        async def verify(request):
+            auth_type, token = self.get_auth_header_value(request)
+            if auth_type != "bearer":
+                return NO_VALUE
+            if takes_request:
+                token_info = token_info_func(token, request=request, **arguments)
+            else:
+                token_info = token_info_func(token, **arguments)
+            while asyncio.iscoroutine(token_info):
+                token_info = await token_info
+            if token_info is None:
+                raise OAuthResponseProblem(detail="Provided token is not valid")
+            return token_info
+
+        return verify
 
 
 _REPLACED = {

@@ -277,7 +277,8 @@ class BodyValidator(JSONRequestBodyValidator):
         # Kept for the handler's arguments, so that the body is parsed once (async flavour).
         context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
         context[VALIDATED_BODY] = fields
-        raw = json.dumps(fields).encode()
+        if len(fields) < len(body) or not raw.strip():
+            raw = json.dumps(fields).encode()  # else the body as sent says the same
         scope = {**scope, "headers": _as_json_body(scope["headers"], len(raw))}
         replay = [{"type": "http.request", "body": raw, "more_body": False}]
         return self._insert_messages(receive, messages=replay), scope
