@@ -14,8 +14,9 @@ from models.store import Identity, Store, StoredObject
 async def bearer_info(token: str, request) -> dict:
     """Connexion's x-bearerInfoFunc: the token's user, or 403 `Token invalid/expired`;
     then 403/404 if that user may not run the operation on its object."""
-    operation_id = request.scope["extensions"][ROUTING_CONTEXT]["operation_id"]
-    path = request.scope.get("path_params", {})
+    scope = request.scope
+    operation_id = scope["extensions"][ROUTING_CONTEXT]["operation_id"]
+    path = scope.get("path_params", {})
     # One trip to a worker thread for both: each trip costs as much as a lookup.
     found = await run_in_threadpool(
         authenticate, request.context["store"], token, operation_id, path

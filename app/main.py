@@ -3,6 +3,7 @@
 import json
 import logging
 import re
+from functools import partial
 from pathlib import Path
 
 import connexion
@@ -12,7 +13,6 @@ from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
 from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
 from connexion.middleware.abstract import ROUTING_CONTEXT
 from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
@@ -166,15 +166,17 @@ def _error_handlers(allowed_methods: AllowedMethods):
     }
 
 
-def _middlewares(validate_responses: bool) -> list:
-    """Connexion's stack (operations.MIDDLEWARES), with refused credentials answered
-    after the security checks and before the request checks. Layers that would only
-    pass each request on are left out: the response checks when answers are not
-    checked, and the lifespan layer, as the app has no lifespan handler."""
+def _middlewares(validate_responses: bool, store: Store, settings: Settings) -> list:
+    """Connexion's stack (operations.MIDDLEWARES) with ours in it: the routed request
+    prepared before the security checks, and refused credentials answered after them,
+    before the request checks. Layers that would only pass each request on are left
+    out: the response checks when answers are not checked, and the lifespan layer, as
+    the app has no lifespan handler."""
     idle = {LifespanMiddleware} | (set() if validate_responses else {ResponseValidationMiddleware})
     stack = [middleware for middleware in operations.MIDDLEWARES if middleware not in idle]
-    validation = stack.index(operations.OnceRequestValidationMiddleware)
-    stack.insert(validation, RejectedCredentialsMiddleware)
+    security = stack.index(operations.OnceSecurityMiddleware)
+    stack.insert(security + 1, RejectedCredentialsMiddleware)
+    stack.insert(security, partial(RoutedRequestMiddleware, store=store, settings=settings))
     return stack
 
 
@@ -193,15 +195,9 @@ def create_app(
         __name__,
         jsonifier=OrjsonJsonifier(),
         security_map=operations.SECURITY_MAP,
-        middlewares=_middlewares(validate_responses),
+        middlewares=_middlewares(validate_responses, store, settings),
     )
     app.store = store
-    app.add_middleware(
-        RoutedRequestMiddleware,
-        position=MiddlewarePosition.BEFORE_SECURITY,
-        store=store,
-        settings=settings,
-    )
     spec = yaml.safe_load(SPEC_PATH.read_text())
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():
         app.add_error_handler(exception, handler)

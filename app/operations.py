@@ -34,14 +34,17 @@ from connexion.decorators.parameter import (
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.exceptions import OAuthResponseProblem
 from connexion.http_facts import FORM_CONTENT_TYPES
+from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
+from connexion.middleware.security import SecurityAPI, SecurityMiddleware, SecurityOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
 from connexion.utils import deep_merge, inspect_function_arguments
+from starlette.requests import Request as StarletteRequest
 
 from app.validation import VALIDATED_BODY
 
@@ -98,7 +101,8 @@ class OnceParameterDecorator(AsyncParameterDecorator):
                 kwargs.update(
                     _query_args_helper(query_definitions, query, arguments, has_kwargs, sanitize)
                 )
-            validated = request.context.get(VALIDATED_BODY) if takes_body else None
+            request_context = request.context  # the dict behind Connexion's `context`
+            validated = request_context.get(VALIDATED_BODY) if takes_body else None
             if validated is not None:
                 # A JSON object, checked already: what Connexion would pass for it.
                 if json_body_name in arguments or has_kwargs:
@@ -119,7 +123,8 @@ class OnceParameterDecorator(AsyncParameterDecorator):
                         has_kwargs,
                     )  # fmt: skip
                     kwargs.update(files)
-            for key, value in context.items():  # e.g. token_info, from the security check
+            # Context values (e.g. token_info, from the security check) for arguments so named.
+            for key, value in request_context.items():
                 if has_kwargs or key in arguments:
                     kwargs[key] = value
             if CONTEXT_NAME in arguments:
@@ -177,6 +182,19 @@ class OnceDecorator(StarletteDecorator):
             function if asyncio.iscoroutinefunction(function) else threaded(function)
         )
 
+    def __call__(self, function):
+        # Connexion's wrapper reads scope and receive through the context's proxies and
+        # makes its request object the slow way (a failed `hasattr` in its __init__);
+        # this one is handed them by OnceOperation.
+        @functools.wraps(function)
+        async def wrapper(scope, receive):
+            request = ConnexionRequest.from_starlette_request(
+                StarletteRequest(scope, receive), uri_parser=self.uri_parser
+            )
+            return await self.decorate(function)(request)
+
+        return wrapper
+
     def decorate(self, function):
         decorated = self._decorated.get(function)
         if decorated is None:
@@ -197,6 +215,10 @@ class OnceOperation(AsyncOperation):
     def fn(self):
         decorator = OnceDecorator(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
         return decorator(self._fn)
+
+    async def __call__(self, scope, receive, send):
+        response = await self.fn(scope, receive)
+        return await response(scope, receive, send)
 
 
 class OnceApi(AsyncApi):
@@ -320,6 +342,32 @@ class OnceRequestValidationMiddleware(RequestValidationMiddleware):
     api_cls = OnceRequestValidationAPI
 
 
+class OnceSecurityOperation(SecurityOperation):
+    """Connexion's security check for one operation, with its request object made
+    without the failed `hasattr` of ConnexionRequest's own __init__."""
+
+    async def __call__(self, scope, receive, send):
+        if not self.security:
+            await self.next_app(scope, receive, send)
+            return
+        request = ConnexionRequest.from_starlette_request(StarletteRequest(scope))
+        await self.verification_fn(request)
+        await self.next_app(scope, receive, send)
+
+
+class OnceSecurityAPI(SecurityAPI):
+    def make_operation(self, operation) -> OnceSecurityOperation:
+        return OnceSecurityOperation.from_operation(
+            operation,
+            next_app=self.next_app,
+            security_handler_factory=self.security_handler_factory,
+        )
+
+
+class OnceSecurityMiddleware(SecurityMiddleware):
+    api_cls = OnceSecurityAPI
+
+
 class BearerHandler(BearerSecurityHandler):
     """Connexion's bearer check as one function. Its own is three nested wrappers, which
     read the token function's signature twice on every request."""
@@ -348,6 +396,7 @@ class BearerHandler(BearerSecurityHandler):
 
 
 _REPLACED = {
+    SecurityMiddleware: OnceSecurityMiddleware,
     SwaggerUIMiddleware: DocsMiddleware,
     RequestValidationMiddleware: OnceRequestValidationMiddleware,
 }
