@@ -32,7 +32,7 @@ from connexion.decorators.parameter import (
     unwrap_decorators,
 )
 from connexion.decorators.response import AsyncResponseDecorator
-from connexion.exceptions import OAuthResponseProblem
+from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.http_facts import FORM_CONTENT_TYPES
 from connexion.lifecycle import ConnexionRequest
 from connexion.middleware.request_validation import (
@@ -45,6 +45,7 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
 from connexion.utils import deep_merge, inspect_function_arguments
 from starlette.requests import Request as StarletteRequest
+from starlette.responses import Response as StarletteResponse
 
 from app.validation import VALIDATED_BODY
 
@@ -155,6 +156,28 @@ class OnceResponseDecorator(AsyncResponseDecorator):
         # Built on the operation's first request, where `operation` is that operation.
         produces = set(operation.produces)
         self._only_media_type = produces.pop() if len(produces) == 1 else None
+        self._only_json = bool(self._only_media_type) and utils.is_json_mimetype(
+            utils.split_content_type(self._only_media_type)[0]
+        )
+
+    def build_framework_response(self, handler_response):
+        # The usual answer, (object or list, status) for the operation's one JSON media
+        # type, as Connexion builds it: serialised, Content-Type then Content-Length.
+        if (
+            self._only_json
+            and type(handler_response) is tuple
+            and len(handler_response) == 2
+            and type(handler_response[1]) is int
+            and isinstance(handler_response[0], dict | list)
+        ):
+            data, status = handler_response
+            return StarletteResponse(
+                self.jsonifier.dumps(data),
+                status_code=status,
+                media_type=self._only_media_type,
+                headers={"Content-Type": self._only_media_type},
+            )
+        return super().build_framework_response(handler_response)
 
     def _infer_content_type(self, data, headers):
         if self._only_media_type and not headers:
@@ -393,6 +416,20 @@ class BearerHandler(BearerSecurityHandler):
             return token_info
 
         return verify
+
+    @staticmethod
+    def get_auth_header_value(request):
+        # Connexion's, reading the header from the scope rather than building a Headers
+        # object for one lookup.
+        headers = request.scope["headers"]
+        authorization = next((v for k, v in headers if k == b"authorization"), None)
+        if not authorization:
+            return None, None
+        try:
+            auth_type, value = authorization.decode("latin-1").split(maxsplit=1)
+        except ValueError:
+            raise OAuthProblem(detail="Invalid authorization header") from None
+        return auth_type.lower(), value
 
 
 _REPLACED = {
