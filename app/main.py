@@ -195,6 +195,7 @@ def create_app(
         __name__,
         jsonifier=OrjsonJsonifier(),
         security_map=operations.SECURITY_MAP,
+        uri_parser_class=operations.OnceURIParser,
         middlewares=_middlewares(validate_responses, store, settings),
     )
     app.store = store

@@ -43,7 +43,9 @@ from connexion.middleware.request_validation import (
 from connexion.middleware.security import SecurityAPI, SecurityMiddleware, SecurityOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
+from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import deep_merge, inspect_function_arguments
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
@@ -146,6 +148,15 @@ def _is_plain_string(definition: dict) -> bool:
     )
 
 
+class OnceURIParser(OpenAPIURIParser):
+    """Connexion's URI parser, with the parameters' schemas (fixed when it is made)
+    collected once: its own property rebuilds them all for each query parameter."""
+
+    @functools.cached_property
+    def param_schemas(self):
+        return super().param_schemas
+
+
 class OnceResponseDecorator(AsyncResponseDecorator):
     """Connexion's answer building, with the operation's media types read once. Where
     the handler names no Content-Type and the operation declares one media type, that
@@ -198,12 +209,19 @@ class OnceDecorator(StarletteDecorator):
 
     @property
     def _sync_async_decorator(self):
-        # An async handler is awaited as it is; a sync one goes to a worker thread
-        # through Connexion's wrapper (which otherwise asks on every request which it is).
-        threaded = super()._sync_async_decorator
-        return lambda function: (
-            function if asyncio.iscoroutinefunction(function) else threaded(function)
-        )
+        # As Connexion's: an async handler is awaited, a sync one runs in a worker
+        # thread. Connexion's wrapper asks which it is on every request; this, once.
+        def decorator(function):
+            if asyncio.iscoroutinefunction(function):
+                return function
+
+            @functools.wraps(function)
+            async def threaded(*args, **kwargs):
+                return await run_in_threadpool(function, *args, **kwargs)
+
+            return threaded
+
+        return decorator
 
     def __call__(self, function):
         # Connexion's wrapper reads scope and receive through the context's proxies and

@@ -175,9 +175,9 @@ def test_connexion_reads_no_signature_after_the_first_request(api, flavour, monk
 
 
 def test_request_set_up_is_built_once_per_operation(api, flavour, monkeypatch):
-    """app/operations.py: after an operation's first request, no URI parser and no
-    parameter validator is built for it, and a body is parsed once, by its check (async
-    flavour; Flask's handler arguments are Connexion's own)."""
+    """app/operations.py: after an operation's first request, no URI parser, parameter
+    validator or list of parameter schemas is built for it, and a body is parsed once,
+    by its check (async flavour; Flask's handler arguments are Connexion's own)."""
     for _ in range(2):  # the first requests build what each operation needs
         make_source(api, slug=f"warm-{_}")
         assert api.get(f"/sources/plex/warm-{_}/").status_code == 200
@@ -196,10 +196,17 @@ def test_request_set_up_is_built_once_per_operation(api, flavour, monkeypatch):
         lambda *a, **kw: built.append("validator") or validator_init(*a, **kw),
     )
     monkeypatch.setattr(json, "loads", lambda s, **kw: parsed.append(s) or loads(s, **kw))
+    schemas = OpenAPIURIParser.param_schemas.fget
+    monkeypatch.setattr(
+        OpenAPIURIParser,
+        "param_schemas",
+        property(lambda parser: built.append("schemas") or schemas(parser)),
+    )
 
     source = make_source(api, slug="counted-slug")
     assert api.get(f"/sources/plex/{source['slug']}/").json()["pk"] == source["pk"]
     assert api.get("/sources/plex/?search=counted").json()["pagination"]["count"] == 1
+    assert api.get("/sources/plex/?page_size=5&ordering=slug").status_code == 200
 
     texts = [s if isinstance(s, str) else s.decode() for s in parsed]
     # The request's body names the slug; answers (also parsed, by the test client and
