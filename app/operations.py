@@ -2,13 +2,17 @@
 
 Connexion builds each operation's chain of handler decorators on every request: it reads
 the handler's signature, wraps the handler three times, makes a URI parser from the
-operation's parameters and sorts them into path and query ones; its request checks make
-a parameter validator and look up the body's schema and validator; its bearer check
-reads the token function's signature twice; its Swagger UI layer routes every request
-before the routing layer does it again. None of that depends on the request. These
-subclasses, plugged in where Connexion takes them (the app's API class, its middleware
-stack, `security_map`), do it once and keep it. What each request does with its own
-parameters, headers and body still goes through Connexion's functions.
+operation's parameters and sorts them into path and query ones; its URI parser rebuilds
+the parameters' schemas for each query parameter; its request checks make a parameter
+validator and look up the body's schema and validator; its bearer check reads the token
+function's signature twice; its Swagger UI layer routes every request before the routing
+layer does it again; its request objects are made through the context's proxies and a
+failed `hasattr`. None of that depends on the request. These subclasses, plugged in
+where Connexion takes them (the app's API class, its middleware stack, `security_map`,
+`uri_parser_class`), do it once and keep it. What each request does with its own
+parameters, headers and body still goes through Connexion's functions, or, for the
+usual cases (a plain string path parameter, a checked JSON body, an object answered as
+JSON), gives what they would give.
 """
 
 import asyncio
@@ -456,6 +460,6 @@ _REPLACED = {
     RequestValidationMiddleware: OnceRequestValidationMiddleware,
 }
 MIDDLEWARES = [_REPLACED.get(m, m) for m in connexion.ConnexionMiddleware.default_middlewares]
-"""Connexion's middleware stack, with two of its layers replaced by the ones above."""
+"""Connexion's middleware stack, with three of its layers replaced by the ones above."""
 
 SECURITY_MAP = {**SECURITY_HANDLERS, "bearer": BearerHandler}
