@@ -50,6 +50,7 @@ from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandle
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import deep_merge, inspect_function_arguments
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
@@ -418,19 +419,17 @@ class BearerHandler(BearerSecurityHandler):
     read the token function's signature twice on every request."""
 
     def _get_verify_func(self, token_info_func):
-        arguments = {}  # the keyword arguments the token function takes, as Connexion passes them
+        # The keyword arguments the token function takes, as Connexion passes them.
         takes_request = self._accepts_kwarg(token_info_func, self.request_kw)
-        if self._accepts_kwarg(token_info_func, self.required_scopes_kw):
-            arguments[self.required_scopes_kw] = None  # Connexion passes none for bearer
+        takes_scopes = self._accepts_kwarg(token_info_func, self.required_scopes_kw)
+        scopes = {self.required_scopes_kw: None} if takes_scopes else {}  # none for bearer
 
         async def verify(request):
             auth_type, token = self.get_auth_header_value(request)
             if auth_type != "bearer":
                 return NO_VALUE
-            if takes_request:
-                token_info = token_info_func(token, request=request, **arguments)
-            else:
-                token_info = token_info_func(token, **arguments)
+            arguments = {**scopes, self.request_kw: request} if takes_request else scopes
+            token_info = token_info_func(token, **arguments)
             while asyncio.iscoroutine(token_info):
                 token_info = await token_info
             if token_info is None:
@@ -441,14 +440,13 @@ class BearerHandler(BearerSecurityHandler):
 
     @staticmethod
     def get_auth_header_value(request):
-        # Connexion's, reading the header from the scope rather than building a Headers
-        # object for one lookup.
-        headers = request.scope["headers"]
-        authorization = next((v for k, v in headers if k == b"authorization"), None)
+        # Connexion's, reading the scope's headers directly rather than through the
+        # request object's proxy and its own Headers.
+        authorization = Headers(raw=request.scope["headers"]).get("authorization")
         if not authorization:
             return None, None
         try:
-            auth_type, value = authorization.decode("latin-1").split(maxsplit=1)
+            auth_type, value = authorization.split(maxsplit=1)
         except ValueError:
             raise OAuthProblem(detail="Invalid authorization header") from None
         return auth_type.lower(), value
