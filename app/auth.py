@@ -3,10 +3,10 @@ by the operation's permission checks."""
 
 from connexion import context
 from connexion.middleware.abstract import ROUTING_CONTEXT
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 
 from app import errors
+from app.concurrency import in_worker_thread
 from app.permissions import authorize
 from models.store import Identity, Store, StoredObject
 
@@ -18,7 +18,7 @@ async def bearer_info(token: str, request) -> dict:
     operation_id = scope["extensions"][ROUTING_CONTEXT]["operation_id"]
     path = scope.get("path_params", {})
     # One trip to a worker thread for both: each trip costs as much as a lookup.
-    found = await run_in_threadpool(
+    found = await in_worker_thread(
         authenticate, request.context["store"], token, operation_id, path
     )
     if found is None:

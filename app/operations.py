@@ -49,11 +49,11 @@ from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import deep_merge, inspect_function_arguments
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
+from app.concurrency import in_worker_thread
 from app.validation import VALIDATED_BODY
 
 logger = logging.getLogger(__name__)
@@ -222,7 +222,7 @@ class OnceDecorator(StarletteDecorator):
 
             @functools.wraps(function)
             async def threaded(*args, **kwargs):
-                return await run_in_threadpool(function, *args, **kwargs)
+                return await in_worker_thread(function, *args, **kwargs)
 
             return threaded
 

@@ -7,13 +7,13 @@ import orjson
 import yaml
 from connexion.json_schema import resolve_refs
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from app import errors
 from app.auth import authenticate
+from app.concurrency import in_worker_thread
 from app.config import Settings
 from app.main import SPEC_PATH
 from app.pagination import Paginator
@@ -43,7 +43,7 @@ def create_app() -> Starlette:
         found = None
         if scheme.lower() == "bearer":
             path = request.path_params
-            found = await run_in_threadpool(authenticate, store, key, operation_id, path)
+            found = await in_worker_thread(authenticate, store, key, operation_id, path)
         if found is None:
             raise errors.detail(403, errors.TOKEN_INVALID)
         return found
@@ -56,7 +56,7 @@ def create_app() -> Starlette:
         if problems:
             raise errors.invalid(problems)
         fields = {k: v for k, v in body.items() if k in body_schema.fields}
-        source = await run_in_threadpool(store.create, SOURCES, fields)
+        source = await in_worker_thread(store.create, SOURCES, fields)
         return _json(without_secrets(identity, source), 201)
 
     async def listing(request: Request) -> Response:
@@ -66,7 +66,7 @@ def create_app() -> Starlette:
             raise errors.invalid(problems)
         query = request.query_params
         paginator = Paginator(int(query.get("page", 1)), int(query.get("page_size", 20)))
-        _count, results = await run_in_threadpool(
+        _count, results = await in_worker_thread(
             store.list_page,
             SOURCES,
             filters={},

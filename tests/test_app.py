@@ -1,14 +1,18 @@
 """The app itself: the spec it serves, its docs, and both flavours answering alike."""
 
+import asyncio
+import contextvars
 import inspect
 import json
 import re
+import threading
 
 from connexion.uri_parsing import OpenAPIURIParser
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 from starlette.testclient import TestClient
 
+from app.concurrency import in_worker_thread
 from app.config import Settings
 from app.main import SPEC_PATH, create_app
 from app.validation import QueryValidator
@@ -218,3 +222,40 @@ def test_request_set_up_is_built_once_per_operation(api, flavour, monkeypatch):
     else:
         assert "validator" not in built
         assert len(body_parses) == 2  # the check's, then Flask's own
+
+
+def test_a_worker_thread_call_suspends_the_request_once():
+    """app/concurrency.py: blocking work runs in another thread, sees the caller's context
+    (Connexion's request context is read there), and suspends the awaiting request once
+    (Starlette's run_in_threadpool suspends it three times, and every suspension resumes
+    the whole middleware stack)."""
+    request_value = contextvars.ContextVar("request_value")
+
+    def blocking(suffix):
+        return request_value.get() + suffix, threading.get_ident()
+
+    class Suspensions:
+        """Awaits `awaitable`, counting the times it gives the event loop back."""
+
+        def __init__(self, awaitable):
+            self.awaitable, self.count = awaitable, 0
+
+        def __await__(self):
+            steps, sent = self.awaitable.__await__(), None
+            while True:
+                try:
+                    yielded = steps.send(sent)
+                except StopIteration as done:
+                    return done.value
+                self.count += 1
+                sent = yield yielded
+
+    async def request():
+        request_value.set("from the request")
+        counted = Suspensions(in_worker_thread(blocking, ", in a worker"))
+        return await counted, counted.count, threading.get_ident()
+
+    (value, worker), suspensions, loop_thread = asyncio.run(request())
+    assert value == "from the request, in a worker"
+    assert worker != loop_thread
+    assert suspensions == 1
