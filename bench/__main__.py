@@ -118,6 +118,7 @@ def wrk(url: str, script: str = "", seconds: int = SECONDS, expected: int = 200)
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Socket errors: (.*)", output)
     return {
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1)),
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1)),
@@ -126,10 +127,20 @@ def wrk(url: str, script: str = "", seconds: int = SECONDS, expected: int = 200)
     }
 
 
-def run_operation(url: str, operation: str, prefix: str) -> dict:
-    """One wrk run of an operation; `prefix` keeps created slugs unique."""
+def run_operation(url: str, operation: str, prefix: str, server: subprocess.Popen) -> dict:
+    """One wrk run of an operation; `prefix` keeps created slugs unique. With it, the
+    server's CPU time per answer, in µs."""
     suffix, script, expected = OPERATIONS[operation]
-    return wrk(url + suffix, script.replace("PREFIX", prefix), expected=expected)
+    before = cpu_seconds(server)
+    result = wrk(url + suffix, script.replace("PREFIX", prefix), expected=expected)
+    result["cpu_us"] = (cpu_seconds(server) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """The CPU time a process has used so far, all its threads, user and system."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _ms(value: str) -> float:
@@ -210,24 +221,29 @@ def main() -> int:
               f"runs per app, wrk on loopback{pinned}, SQLite")  # fmt: skip
         # ratio: the median over the rounds of api/ceiling within a round, where both ran
         # back to back, so that the machine's drift between rounds cancels out; the
-        # rounds' lowest and highest ratio follow it.
+        # rounds' lowest and highest ratio follow it. cpu: the same for the servers' CPU
+        # time per answer (ceiling/api), which time the server spent waiting does not move.
         print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
               f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}{'range':>11}"
-              "  unexpected")  # fmt: skip
+              f"{'cpu':>6}  unexpected")  # fmt: skip
         for operation in os.environ.get("BENCH_OPERATIONS", ",".join(OPERATIONS)).split(","):
             runs: dict[str, list[dict]] = {name: [] for name in base}
             for round_ in range(ROUNDS):
                 # Alternate which app goes first, so neither always runs on a warmer machine.
                 for name in sorted(base, reverse=bool(round_ % 2)):
                     prefix = f"{name[0]}{round_}{secrets.token_hex(4)}x"
-                    runs[name].append(run_operation(base[name], operation, prefix))
+                    runs[name].append(run_operation(base[name], operation, prefix, servers[name]))
             api, ceiling = (_median(runs[name]) for name in ("api", "ceiling"))
-            pairs = zip(runs["api"], runs["ceiling"], strict=True)
+            pairs = list(zip(runs["api"], runs["ceiling"], strict=True))
             ratios = sorted(api_run["rps"] / ceiling_run["rps"] for api_run, ceiling_run in pairs)
+            cpu = sorted(
+                ceiling_run["cpu_us"] / api_run["cpu_us"] for api_run, ceiling_run in pairs
+            )
             spread = f"{ratios[0]:.2f}–{ratios[-1]:.2f}"
             print(f"{operation:<15}{api['rps']:>10.0f}{api['p50']:>8.1f}{api['p99']:>8.1f}"
                   f"{ceiling['rps']:>10.0f}{ceiling['p50']:>8.1f}{ceiling['p99']:>8.1f}"
-                  f"{ratios[len(ratios) // 2]:>7.2f}{spread:>11}  {api['bad']}/{ceiling['bad']}"
+                  f"{ratios[len(ratios) // 2]:>7.2f}{spread:>11}{cpu[len(cpu) // 2]:>6.2f}"
+                  f"  {api['bad']}/{ceiling['bad']}"
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
         memory["after the comparison"] = memory_kib(servers["api"])[0]
