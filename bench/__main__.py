@@ -1,6 +1,7 @@
 """`make bench`: the production server (one worker) and the ceiling app (bench/ceiling.py)
-on loopback, loaded by wrk at 16 connections, interleaved; then list and retrieve latency
-at 1k and 100k sources, and the server's memory. It prints; it asserts nothing."""
+on loopback, loaded by wrk at 16 connections, interleaved; list and retrieve latency at
+1k sources against a second server's at 100k, also interleaved; the servers' memory.
+It prints; it asserts nothing."""
 
 import os
 import re
@@ -183,16 +184,19 @@ def servers_stopped() -> Iterator[dict[str, subprocess.Popen]]:
             server.wait(timeout=30)
 
 
-def prepare(folder: Path, servers: dict, apps=tuple(SERVER_COMMANDS)) -> dict[str, str]:
-    """For each app: a fresh database with 1,000 sources and a started server. Returns
-    each app's sources URL."""
+def prepare(
+    folder: Path, servers: dict, apps=tuple(SERVER_COMMANDS), sources: int = 1000, suffix: str = ""
+) -> dict[str, str]:
+    """For each app: a fresh database with `sources` sources and a started server, both
+    named after the app and `suffix`. Returns each one's sources URL."""
     bases = {}
-    for name in apps:
+    for app in apps:
+        name = app + suffix
         url = database_url(folder, name)
         migrate.upgrade(url)
-        seed(url, 1000)
+        seed(url, sources)
         port = free_port()
-        command = [part.replace("{port}", str(port)) for part in SERVER_COMMANDS[name]]
+        command = [part.replace("{port}", str(port)) for part in SERVER_COMMANDS[app]]
         servers[name] = start(command, url, port)
         bases[name] = f"http://127.0.0.1:{port}/api/v3/sources/plex/"
     return bases
@@ -206,15 +210,18 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="plex-bench-"))
     with servers_stopped() as servers:
         base = prepare(folder, servers)
+        # Scale: a second API server on 100,000 sources, loaded in alternation with the
+        # first, so that the machine's drift cancels out as in the comparison.
+        large = prepare(folder, servers, ("api",), sources=100_000, suffix="-100k")["api-100k"]
         for name in base:  # warm-up: every operation, so that caches and pools are full
             for operation in OPERATIONS:
-                suffix, script, expected = OPERATIONS[operation]
-                wrk(base[name] + suffix, script.replace("PREFIX", f"w{name}"), 1, expected)
+                path, script, expected = OPERATIONS[operation]
+                wrk(base[name] + path, script.replace("PREFIX", f"w{name}"), 1, expected)
+        for path in ("?page_size=20", "s50000/"):
+            wrk(large + path, seconds=1)
         memory = {"after warm-up": memory_kib(servers["api"])[0]}
-        # Scale: the same requests now, at ~1k sources, and at the end, at 100k.
-        api_database = database_url(folder, "api")
-        count = _count(api_database)
-        small = _scale_runs(base["api"], "s500/")
+        counts = [_count(database_url(folder, name)) for name in ("api", "api-100k")]
+        small_runs, large_runs = _scale_runs((base["api"], "s500/"), (large, "s50000/"))
         print(f"# make bench, {time.strftime('%Y-%m-%d')}, {_machine()}")
         pinned = " (own core)" if PIN_LOAD else ""
         print(f"# {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} interleaved "
@@ -247,30 +254,35 @@ def main() -> int:
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
         memory["after the comparison"] = memory_kib(servers["api"])[0]
-        added = 100_000 - _count(api_database)
-        seed(api_database, added, start=1000)  # s1000 on; created slugs never start "s"
-        middle = f"s{1000 + added // 2}/"
-        large = _scale_runs(base["api"], middle)
-        for operation in small:
-            before, after = small[operation], large[operation]
-            print(f"scale {operation:<9} p50/p99 at {count:,}: {before['p50']:.1f}/"
-                  f"{before['p99']:.1f} ms, at {_count(api_database):,}: {after['p50']:.1f}/"
-                  f"{after['p99']:.1f} ms (p99 {after['p99'] / before['p99']:.2f}x)"
+        for operation in ("list", "retrieve"):
+            small, large = small_runs[operation], large_runs[operation]
+            before, after = _median(small), _median(large)
+            growth = sorted(b["p99"] / a["p99"] for a, b in zip(small, large, strict=True))
+            print(f"scale {operation:<9} p50/p99 at {counts[0]:,}: {before['p50']:.1f}/"
+                  f"{before['p99']:.1f} ms, at {counts[1]:,}: {after['p50']:.1f}/"
+                  f"{after['p99']:.1f} ms (p99 {growth[len(growth) // 2]:.2f}x)"
                   )  # fmt: skip
-        now, peak = memory_kib(servers["api"])
-        memory["after 100k"] = now
+        peak = memory_kib(servers["api"])[1]
         print("api memory (RSS): " + ", ".join(f"{kib / 1024:.0f} MiB {when}"
               for when, kib in memory.items()) + f"; peak {peak / 1024:.0f} MiB")  # fmt: skip
+        now, peak = memory_kib(servers["api-100k"])
+        print(f"api memory at 100k (RSS): {now / 1024:.0f} MiB after its runs; "
+              f"peak {peak / 1024:.0f} MiB")  # fmt: skip
     return 0
 
 
-def _scale_runs(base: str, retrieved: str) -> dict[str, dict]:
-    """Medians of list and retrieve (of the source `retrieved`), interleaved."""
-    runs: dict[str, list[dict]] = {"list": [], "retrieve": []}
-    for _ in range(ROUNDS):
-        runs["list"].append(wrk(base + "?page_size=20"))
-        runs["retrieve"].append(wrk(base + retrieved))
-    return {operation: _median(results) for operation, results in runs.items()}
+def _scale_runs(*servers: tuple[str, str]) -> list[dict[str, list[dict]]]:
+    """List and retrieve runs on each server (its sources URL, the source it retrieves),
+    the servers alternating within each round. The p99 growth between two servers is
+    the median of the rounds' ratios, as the throughput ratio is."""
+    runs = [{"list": [], "retrieve": []} for _ in servers]
+    for round_ in range(ROUNDS):
+        order = range(len(servers))
+        for index in reversed(order) if round_ % 2 else order:
+            base, retrieved = servers[index]
+            runs[index]["list"].append(wrk(base + "?page_size=20"))
+            runs[index]["retrieve"].append(wrk(base + retrieved))
+    return runs
 
 
 def _median(runs: list[dict]) -> dict:
