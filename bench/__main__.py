@@ -212,16 +212,16 @@ def main() -> int:
         base = prepare(folder, servers)
         # Scale: a second API server on 100,000 sources, loaded in alternation with the
         # first, so that the machine's drift cancels out as in the comparison.
-        large = prepare(folder, servers, ("api",), sources=100_000, suffix="-100k")["api-100k"]
+        large_base = prepare(folder, servers, ("api",), 100_000, "-100k")["api-100k"]
         for name in base:  # warm-up: every operation, so that caches and pools are full
             for operation in OPERATIONS:
                 path, script, expected = OPERATIONS[operation]
                 wrk(base[name] + path, script.replace("PREFIX", f"w{name}"), 1, expected)
         for path in ("?page_size=20", "s50000/"):
-            wrk(large + path, seconds=1)
+            wrk(large_base + path, seconds=1)
         memory = {"after warm-up": memory_kib(servers["api"])[0]}
         counts = [_count(database_url(folder, name)) for name in ("api", "api-100k")]
-        small_runs, large_runs = _scale_runs((base["api"], "s500/"), (large, "s50000/"))
+        small_runs, large_runs = _scale_runs((base["api"], "s500/"), (large_base, "s50000/"))
         print(f"# make bench, {time.strftime('%Y-%m-%d')}, {_machine()}")
         pinned = " (own core)" if PIN_LOAD else ""
         print(f"# {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} interleaved "
