@@ -23,7 +23,7 @@ def main() -> None:
         migrate.check(settings.database_url)
     else:
         uvicorn.run(
-            "app.main:create_app",
+            "app.main:create_served_app",
             factory=True,
             host=settings.host,
             port=settings.port,

@@ -1,5 +1,6 @@
 """The app factory: one Connexion app, AsyncApp by default or FlaskApp on request."""
 
+import gc
 import json
 import logging
 import re
@@ -210,3 +211,19 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )
     return app
+
+
+def create_served_app() -> ConnexionMiddleware:
+    """The app as `python -m app serve` runs it, with its start-up heap frozen."""
+    app = create_app()
+    freeze_start_up_heap()
+    return app
+
+
+def freeze_start_up_heap() -> None:
+    """Moves every object alive after start-up (the spec, Connexion's operations, the
+    modules) out of the collector's reach. Its full passes otherwise walk all of them,
+    about 120,000 objects and tens of milliseconds, every few thousand requests, and
+    stall every request in flight meanwhile; they now walk what requests left behind."""
+    gc.collect()
+    gc.freeze()

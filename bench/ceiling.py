@@ -15,7 +15,7 @@ from app import errors
 from app.auth import authenticate
 from app.concurrency import in_worker_thread
 from app.config import Settings
-from app.main import SPEC_PATH
+from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
 from app.permissions import visible, without_secrets
 from app.validation import _compile, _parse_json, query_problems
@@ -87,10 +87,12 @@ def create_app() -> Starlette:
     async def on_api_error(request: Request, error: errors.APIError) -> Response:
         return _json(error.body, error.status)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/api/v3" + SOURCES_PATH, sources, methods=["GET", "POST"]),
             Route("/api/v3" + SOURCES_PATH + "{slug}/", retrieve, methods=["GET"]),
         ],
         exception_handlers={errors.APIError: on_api_error},
     )
+    freeze_start_up_heap()  # as the API's server does
+    return app
