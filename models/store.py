@@ -332,6 +332,10 @@ def _make_engine(url: str) -> Engine:
             "synchronous=NORMAL",
             "foreign_keys=ON",
             "busy_timeout=10000",
+            # 16 MiB of pages per connection, not SQLite's 2: a list at 100,000 sources
+            # counts over an index of a few MiB, read back from the OS on every count
+            # otherwise (2.5 against 1.9 ms per list page).
+            "cache_size=-16000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from models.store import Store
 from tests.conftest import make_source
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
@@ -240,3 +241,12 @@ def test_search_folds_case_beyond_ascii(api):
     make_source(api, name="Ünïcode Plex", slug="unicode")
     make_source(api, name="Other", slug="other")
     assert slugs(api.get("/sources/plex/?search=üNÏ")) == ["unicode"]
+
+
+def test_sqlite_connections_keep_16_mib_of_pages(tmp_path):
+    """A list counts over an index; at 100,000 sources it outgrows SQLite's default 2 MiB
+    page cache, and each count would read it back from the OS."""
+    store = Store(f"sqlite:///{tmp_path / 'cache.sqlite3'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -16000
+    store.engine.dispose()
