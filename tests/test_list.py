@@ -4,6 +4,8 @@ import uuid
 
 import pytest
 
+from models import migrate
+from models.resources import SOURCES
 from models.store import Store
 from tests.conftest import make_source
 
@@ -241,6 +243,36 @@ def test_search_folds_case_beyond_ascii(api):
     make_source(api, name="Ünïcode Plex", slug="unicode")
     make_source(api, name="Other", slug="other")
     assert slugs(api.get("/sources/plex/?search=üNÏ")) == ["unicode"]
+
+
+# Names whose lower case is ASCII, or not, or longer (ß, İ), or depends on the
+# neighbours (a final Σ); with LIKE's own wildcards and escape character.
+SEARCHED_NAMES = ["Alpha Home", "ALPHA", "Ünïcode Plex", "ünïcode", "Straße", "STRASSE",
+                  "Kelvin \u212a", "İstanbul", "ΣΊΣΥΦΟΣ", "100% real", "under_score",
+                  "a/b path", "Café", "CAFÉ", "Kodi"]  # fmt: skip
+SEARCH_TERMS = ["alpha", "ALPHA", "ünï", "ÜNÏ", "straße", "SS", "k", "\u212a", "i", "i\u0307",
+                "σ", "ς", "Σ", "%", "_", "/", "é", "É", "café", "e", "x", "b p", "s1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("term", SEARCH_TERMS)
+def test_sqlite_search_folds_every_value_as_python_does(tmp_path, term):
+    """SQLite matches all-ASCII values with LIKE alone and the others through Python's
+    lower(): together, exactly the values whose lower case contains the term's."""
+    store = Store(f"sqlite:///{tmp_path / 'search.sqlite3'}")
+    migrate.upgrade(store.url)
+    for number, name in enumerate(SEARCHED_NAMES):
+        store.create(SOURCES, {"name": name, "slug": f"s{number}", "plex_token": "t"})
+    _count, found = store.list_page(
+        SOURCES, filters={}, search=f'"{term}"', ordering="slug", window=lambda count: (0, 100)
+    )
+    folded = term.lower()
+    expected = [
+        f"s{number}"
+        for number, name in enumerate(SEARCHED_NAMES)
+        if folded in name.lower() or folded in f"s{number}"
+    ]
+    assert sorted(source["slug"] for source in found) == sorted(expected)
+    store.close()
 
 
 def test_sqlite_connections_keep_16_mib_of_pages(tmp_path):
