@@ -254,15 +254,22 @@ SEARCH_TERMS = ["alpha", "ALPHA", "ünï", "ÜNÏ", "straße", "SS", "k", "\u212
                 "σ", "ς", "Σ", "%", "_", "/", "é", "É", "café", "e", "x", "b p", "s1"]  # fmt: skip
 
 
-@pytest.mark.parametrize("term", SEARCH_TERMS)
-def test_sqlite_search_folds_every_value_as_python_does(tmp_path, term):
-    """SQLite matches all-ASCII values with LIKE alone and the others through Python's
-    lower(): together, exactly the values whose lower case contains the term's."""
-    store = Store(f"sqlite:///{tmp_path / 'search.sqlite3'}")
+@pytest.fixture(scope="module")
+def searched_store(tmp_path_factory):
+    """A SQLite store holding one source per name in SEARCHED_NAMES, slugs s0, s1, …"""
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'search.sqlite3'}")
     migrate.upgrade(store.url)
     for number, name in enumerate(SEARCHED_NAMES):
         store.create(SOURCES, {"name": name, "slug": f"s{number}", "plex_token": "t"})
-    _count, found = store.list_page(
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("term", SEARCH_TERMS)
+def test_sqlite_search_folds_every_value_as_python_does(searched_store, term):
+    """SQLite matches all-ASCII values with LIKE alone and the others through Python's
+    lower(): together, exactly the values whose lower case contains the term's."""
+    _count, found = searched_store.list_page(
         SOURCES, filters={}, search=f'"{term}"', ordering="slug", window=lambda count: (0, 100)
     )
     folded = term.lower()
@@ -272,7 +279,6 @@ def test_sqlite_search_folds_every_value_as_python_does(tmp_path, term):
         if folded in name.lower() or folded in f"s{number}"
     ]
     assert sorted(source["slug"] for source in found) == sorted(expected)
-    store.close()
 
 
 def test_sqlite_connections_keep_16_mib_of_pages(tmp_path):
