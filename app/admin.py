@@ -2,6 +2,7 @@
 DATABASE_URL names. Every command has --help."""
 
 import argparse
+import logging
 import sys
 from datetime import datetime
 
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace, store: Store, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper())
     store = Store(settings.database_url)
     try:
         return run(args, store, settings)

@@ -1,10 +1,13 @@
 """The calls authentik makes to plex.tv, against PLEX_API_URL, each with a timeout.
 
-A token is sent as the `X-Plex-Token` query parameter, as authentik sends it, and never
-appears in a log line or an error message: failures are described by status alone.
+A token travels in the `X-Plex-Token` header (plex.tv reads it there as well as in the
+query string), never in a URL: URLs are what HTTP libraries log. It never appears in a
+log line or an error message either: failures are described by status alone.
 """
 
 import logging
+import re
+import threading
 from dataclasses import dataclass
 
 import httpx
@@ -19,6 +22,20 @@ HEADERS = {
     "X-Plex-Version": VERSION,
     "X-Plex-Device-Vendor": "goauthentik.io",
 }
+
+
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _shared_client() -> httpx.Client:
+    """One connection pool per process, kept alive between calls to plex.tv."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(headers=HEADERS, follow_redirects=False)
+        return _client
 
 
 class PlexRejected(Exception):
@@ -37,20 +54,20 @@ class PlexAPI:
     timeout: float
 
     def _get(self, path: str):
-        params = {"X-Plex-Token": self.token, "X-Plex-Client-Identifier": self.client_id}
+        if not _PRINTABLE_ASCII.fullmatch(self.token):
+            # No header can carry it, so no Plex account has it.
+            raise PlexRejected("the token has characters an HTTP header cannot carry")
+        headers = {"X-Plex-Token": self.token, "X-Plex-Client-Identifier": self.client_id}
         try:
-            response = httpx.get(
-                self.base_url.rstrip("/") + path,
-                params=params,
-                headers=HEADERS,
-                timeout=self.timeout,
+            response = _shared_client().get(
+                self.base_url.rstrip("/") + path, headers=headers, timeout=self.timeout
             )
         except httpx.TimeoutException:
             raise PlexUnavailable(
                 f"plex.tv did not answer {path} within {self.timeout:g}s"
             ) from None
-        except httpx.HTTPError as error:
-            # The message of a transport error can carry the URL, and so the token.
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
+            # Described by its type alone: a library's message is not ours to vouch for.
             raise PlexUnavailable(
                 f"plex.tv could not be reached ({type(error).__name__})"
             ) from None

@@ -65,7 +65,7 @@ class FakePlex:
             def do_GET(self):
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                token = query.get("X-Plex-Token", "")
+                token = self.headers.get("X-Plex-Token", "")
                 name = url.path.removeprefix("/api/v2/")
                 request = {"path": url.path, "query": query, "headers": dict(self.headers)}
                 fake.requests.append(request)
