@@ -60,9 +60,12 @@ def test_no_secret_in_a_debug_log(tmp_path, fake_plex, flavour):
     fake_plex.add_account(VISITOR_TOKEN, id=VISITOR_ID, resources=RESOURCES)
     url = f"sqlite:///{tmp_path / 'api.sqlite3'}"
     log_path = tmp_path / "server.log"
-    with log_path.open("w") as log, started_server(
-        url, TOKEN, flavour, log=log, log_level="debug", plex_api_url=fake_plex.url
-    ) as (base, _process):
+    with (
+        log_path.open("w") as log,
+        started_server(
+            url, TOKEN, flavour, log=log, log_level="debug", plex_api_url=fake_plex.url
+        ) as (base, _process),
+    ):
         _walk_every_plex_path(base)
     # The token health check, accepted once and refused once.
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "debug",
