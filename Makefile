@@ -44,6 +44,7 @@ profile: $(INSTALLED)
 lint: $(INSTALLED) $(NPM_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/openapi-spec-validator --schema 3.0 $(SPEC)
 	node_modules/.bin/redocly lint $(SPEC) --format=summary
 

@@ -1,8 +1,11 @@
 """Every error the API answers with, in Django REST framework's shape.
 
 Field errors are `{"field": ["message"]}`; everything else is `{"detail": "message"}`.
-The message texts are authentik's (DRF's and Django's) wherever it has one.
+The message texts are authentik's (DRF's and Django's) wherever it has one. The store's
+refusals (`models/errors.py`) carry their own messages; `from_store` gives them a status.
 """
+
+from models.errors import DOES_NOT_EXIST, Denied, Invalid, NotFound, Refused, StoreError
 
 # Field validation (DRF serializer fields).
 REQUIRED = "This field is required."
@@ -22,20 +25,16 @@ NULL_CHARACTERS = "Null characters are not allowed."
 SURROGATE_CHARACTERS = "Surrogate characters are not allowed: U+{code_point:X}."
 NOT_A_DICT = "Invalid data. Expected a dictionary, but got {type}."
 NO_DATA = "No data provided"
-DOES_NOT_EXIST = 'Invalid pk "{pk}" - object does not exist.'
-SLUG_TAKEN = "source with this slug already exists."
 
 # Query parameters (django-filter form fields).
 FILTER_INVALID_UUID = "Enter a valid UUID."
 FILTER_INVALID_CHOICE = "Select a valid choice. {value} is not one of the available choices."
-FILTER_UNKNOWN_OBJECT = "Select a valid choice. That choice is not one of the available choices."
 
 # Everything else.
 NOT_AUTHENTICATED = "Authentication credentials were not provided."
 TOKEN_INVALID = "Token invalid/expired"
 PERMISSION_DENIED = "You do not have permission to perform this action."
 NOT_FOUND = "Not found."
-SOURCE_NOT_FOUND = "No PlexSource matches the given query."
 INVALID_PAGE = "Invalid page."
 METHOD_NOT_ALLOWED = 'Method "{method}" not allowed.'
 UNSUPPORTED_MEDIA_TYPE = 'Unsupported media type "{media_type}" in request.'
@@ -61,3 +60,16 @@ def detail(status: int, message: str, headers: dict | None = None) -> APIError:
 def invalid(errors: dict) -> APIError:
     """A 400 with field-keyed messages."""
     return APIError(400, errors)
+
+
+def from_store(error: StoreError) -> APIError:
+    """The answer to a request the store refused."""
+    if isinstance(error, Invalid):
+        return invalid(error.problems)
+    if isinstance(error, NotFound):
+        return detail(404, error.message)
+    if isinstance(error, Denied):
+        return detail(403, error.message)
+    if isinstance(error, Refused):
+        return detail(400, error.message)
+    raise TypeError(f"no answer for {type(error).__name__}")  # a new kind must be mapped

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from app import errors, operations
 from app.config import Settings
 from app.validation import validator_map
+from models.errors import StoreError
 from models.store import Store
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.yaml"
@@ -132,6 +133,9 @@ def _error_handlers(allowed_methods: AllowedMethods):
     def on_api_error(request: ConnexionRequest, exc: errors.APIError) -> ConnexionResponse:
         return _render(exc)
 
+    def on_store_error(request: ConnexionRequest, exc: StoreError) -> ConnexionResponse:
+        return _render(errors.from_store(exc))
+
     def on_problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         if exc.status == 401:
             # authentik never sends 401: missing or unusable credentials are a 403.
@@ -161,6 +165,7 @@ def _error_handlers(allowed_methods: AllowedMethods):
 
     return {
         errors.APIError: on_api_error,
+        StoreError: on_store_error,
         ProblemException: on_problem,
         HTTPException: on_http_exception,
         Exception: on_crash,

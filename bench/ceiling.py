@@ -19,6 +19,7 @@ from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
 from app.permissions import visible, without_secrets
 from app.validation import _compile, _parse_json, query_problems
+from models.errors import StoreError
 from models.resources import SOURCES
 from models.store import Store
 
@@ -87,12 +88,15 @@ def create_app() -> Starlette:
     async def on_api_error(request: Request, error: errors.APIError) -> Response:
         return _json(error.body, error.status)
 
+    async def on_store_error(request: Request, error: StoreError) -> Response:
+        return await on_api_error(request, errors.from_store(error))
+
     app = Starlette(
         routes=[
             Route("/api/v3" + SOURCES_PATH, sources, methods=["GET", "POST"]),
             Route("/api/v3" + SOURCES_PATH + "{slug}/", retrieve, methods=["GET"]),
         ],
-        exception_handlers={errors.APIError: on_api_error},
+        exception_handlers={errors.APIError: on_api_error, StoreError: on_store_error},
     )
     freeze_start_up_heap()  # as the API's server does
     return app

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app import errors
+from models.errors import Denied, NotFound, Refused
 from models.identity import User
 from models.plex import Event, PendingLogin, UserPlexSourceConnection, now
 from models.resources import SOURCES, get_or_404
@@ -84,7 +84,7 @@ class LoginsMixin:
         with self._write() as session:
             source = session.get(PlexSource, source_pk)
             if source is None:
-                raise errors.detail(404, errors.SOURCE_NOT_FOUND)
+                raise NotFound(SOURCES.not_found)
             user_id = session.scalar(
                 select(UserPlexSourceConnection.user_id).where(
                     UserPlexSourceConnection.source_pk == source_pk,
@@ -97,7 +97,7 @@ class LoginsMixin:
                 value = info.get("email" if mode.startswith("email") else "username")
                 match = session.scalar(select(User.id).where(field == value)) if value else None
                 if match is not None and mode.endswith("_deny"):
-                    raise errors.detail(403, DENIED.format(name=source.name))
+                    raise Denied(DENIED.format(name=source.name))
                 if match is not None:  # *_link: this user, from now on by its Plex account
                     self._link(session, match, source_pk, identifier, plex_token)
                     user_id = match
@@ -109,7 +109,7 @@ class LoginsMixin:
                 missing = "Source is not configured for enrollment."
             flow = session.get(Flow, flow_pk) if flow_pk is not None else None
             if flow is None:
-                raise errors.detail(400, missing)
+                raise Refused(missing)
             pending = PendingLogin(
                 source_pk=source_pk,
                 identifier=identifier,

@@ -9,7 +9,7 @@ from functools import cached_property
 from sqlalchemy import Boolean, Integer, Uuid, bindparam, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app import errors
+from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, NotFound
 from models.identity import User
 from models.plex import UserPlexSourceConnection
 from models.sources import Flow, PlexSource, PropertyMapping
@@ -73,13 +73,13 @@ def column_key(column, value):
 
 
 def get_or_404(session: Session, resource: Resource, key: str):
-    """The object the URL names, or the 404 DRF's get_object_or_404 gives."""
+    """The object the URL names; NotFound when there is none."""
     obj = None
     key = column_key(resource.lookup, key)
     if key is not None:
         obj = session.scalar(resource.lookup_query, {"key": key})
     if obj is None:
-        raise errors.detail(404, resource.not_found)
+        raise NotFound(resource.not_found)
     return obj
 
 
@@ -105,7 +105,7 @@ def _check_source_references(session: Session, source: PlexSource, data: dict) -
     for name in SOURCE_FLOW_FIELDS:
         value = data.get(name)
         if value is not None and session.get(Flow, uuid.UUID(value)) is None:
-            problems[name] = [errors.DOES_NOT_EXIST.format(pk=value)]
+            problems[name] = [DOES_NOT_EXIST.format(pk=value)]
     for name in SOURCE_MAPPING_FIELDS:
         given = data.get(name) or []
         wanted = [uuid.UUID(pk) for pk in given]
@@ -113,7 +113,7 @@ def _check_source_references(session: Session, source: PlexSource, data: dict) -
         found = set(session.scalars(query)) if wanted else set()
         missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
         if missing is not None:
-            problems[name] = [errors.DOES_NOT_EXIST.format(pk=missing)]
+            problems[name] = [DOES_NOT_EXIST.format(pk=missing)]
     return problems
 
 
@@ -148,7 +148,7 @@ SOURCES = Resource(
     model=PlexSource,
     permission_model="authentik_sources_plex.plexsource",
     lookup=PlexSource.slug,
-    not_found=errors.SOURCE_NOT_FOUND,
+    not_found="No PlexSource matches the given query.",
     pk=PlexSource.pbm_uuid,
     filters={
         "allow_friends": PlexSource.allow_friends,
@@ -186,7 +186,7 @@ SOURCES = Resource(
         "plex_token": PlexSource.plex_token,
     },
     default_ordering=("name",),
-    unique={"slug": errors.SLUG_TAKEN},
+    unique={"slug": "source with this slug already exists."},
     loaders=(
         selectinload(PlexSource.user_property_mappings),
         selectinload(PlexSource.group_property_mappings),
@@ -300,7 +300,7 @@ def _check_connection_references(session: Session, connection, data: dict) -> di
     if source is None:
         return {}
     if session.get(PlexSource, uuid.UUID(source)) is None:
-        return {"source": [errors.DOES_NOT_EXIST.format(pk=source)]}
+        return {"source": [DOES_NOT_EXIST.format(pk=source)]}
     # One connection per user and source (authentik's unique_together).
     taken = session.scalar(
         select(UserPlexSourceConnection.id).where(
@@ -310,7 +310,7 @@ def _check_connection_references(session: Session, connection, data: dict) -> di
         )
     )
     if taken is not None:
-        return {"non_field_errors": ["The fields user, source must make a unique set."]}
+        return {"non_field_errors": [NOT_UNIQUE_TOGETHER.format(fields="user, source")]}
     return {}
 
 

@@ -29,8 +29,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import errors
 from models.accounts import ACTIONS, AccountsMixin
+from models.errors import UNKNOWN_CHOICE, Invalid, NotFound
 from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.logins import LoginsMixin
 from models.resources import Resource, column_key, get_or_404
@@ -245,10 +245,10 @@ class Store(AccountsMixin, LoginsMixin):
                     continue
                 related = resource.relation_filters.get(name)
                 if related is not None and session.get(related, value) is None:
-                    unknown[name] = [errors.FILTER_UNKNOWN_OBJECT]
+                    unknown[name] = [UNKNOWN_CHOICE]
                 query = query.where(column == value)
             if unknown:
-                raise errors.invalid(unknown)
+                raise Invalid(unknown)
             query = _search(query, search, resource.search, sqlite=self.is_sqlite)
             count = session.scalar(select(func.count()).select_from(query.subquery()))
             offset, limit = window(count)
@@ -269,7 +269,7 @@ class Store(AccountsMixin, LoginsMixin):
         with self._read() as session:
             try:
                 obj = get_or_404(session, resource, key)
-            except errors.APIError:
+            except NotFound:
                 return None
             owner = getattr(obj, resource.owner.key) if resource.owner is not None else None
             return StoredObject(_pk_of(resource, obj), owner, obj.to_api() if represent else None)
@@ -380,7 +380,7 @@ def _check(session: Session, resource: Resource, obj, data: dict) -> None:
             problems[name] = [message]
     problems.update(resource.check_references(session, obj, data))
     if problems:
-        raise errors.invalid(problems)
+        raise Invalid(problems)
 
 
 _SEARCH_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+""")
