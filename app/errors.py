@@ -5,7 +5,7 @@ The message texts are authentik's (DRF's and Django's) wherever it has one. The 
 refusals (`models/errors.py`) carry their own messages; `from_store` gives them a status.
 """
 
-from models.errors import DOES_NOT_EXIST, Denied, Invalid, NotFound, Refused, StoreError
+from models.errors import Denied, Invalid, NotFound, Refused, StoreError
 
 # Field validation (DRF serializer fields).
 REQUIRED = "This field is required."

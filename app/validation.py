@@ -24,6 +24,7 @@ from jsonschema.validators import extend
 from starlette.datastructures import Headers, QueryParams
 
 from app import errors
+from models.errors import DOES_NOT_EXIST
 from models.resources import RESOURCES
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -74,7 +75,7 @@ def _type_message(expected: str, value: t.Any, schema: dict) -> str:
         if schema.get("format") == "uuid":
             # What Django makes of it: an integer is a UUID's number, anything else text.
             if isinstance(value, int) and not isinstance(value, bool):
-                return errors.DOES_NOT_EXIST.format(pk=value)
+                return DOES_NOT_EXIST.format(pk=value)
             return errors.INVALID_UUID.format(value=value)
         return errors.NOT_A_STRING
     if expected == "boolean":
