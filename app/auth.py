@@ -18,8 +18,9 @@ async def bearer_info(token: str, request) -> dict:
     operation_id = scope["extensions"][ROUTING_CONTEXT]["operation_id"]
     path = scope.get("path_params", {})
     # One trip to a worker thread for both: each trip costs as much as a lookup.
+    context = request.context
     found = await in_worker_thread(
-        authenticate, request.context["store"], token, operation_id, path
+        authenticate, context["store"], token, operation_id, path, context["path_fits"]
     )
     if found is None:
         # Remembered for operations that also allow anonymous callers: a bad key is a
@@ -31,14 +32,14 @@ async def bearer_info(token: str, request) -> dict:
 
 
 def authenticate(
-    store: Store, key: str, operation_id: str, path: dict
+    store: Store, key: str, operation_id: str, path: dict, path_fits: bool = True
 ) -> tuple[Identity, StoredObject | None] | None:
     """The key's user and the object the operation is on (None for an unknown key);
     the 403 or 404 when the user may not run the operation."""
     identity = store.identity_for_token(key)
     if identity is None:
         return None
-    return identity, authorize(store, identity, operation_id, path)
+    return identity, authorize(store, identity, operation_id, path, path_fits)
 
 
 def current_store() -> Store:

@@ -16,7 +16,9 @@ NOT_A_BOOLEAN = "Must be a valid boolean."
 NOT_AN_INTEGER = "A valid integer is required."
 NOT_A_LIST = 'Expected a list of items but got type "{type}".'
 MAX_LENGTH = "Ensure this field has no more than {limit} characters."
+MAX_ITEMS = "Ensure this field has no more than {limit} elements."
 MIN_VALUE = "Ensure this value is greater than or equal to {limit}."
+MAX_VALUE = "Ensure this value is less than or equal to {limit}."
 INVALID_CHOICE = '"{value}" is not a valid choice.'
 INVALID_UUID = "“{value}” is not a valid UUID."
 INVALID_SLUG = 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
@@ -29,6 +31,8 @@ NO_DATA = "No data provided"
 # Query parameters (django-filter form fields).
 FILTER_INVALID_UUID = "Enter a valid UUID."
 FILTER_INVALID_CHOICE = "Select a valid choice. {value} is not one of the available choices."
+FILTER_MAX_LENGTH = "Ensure this value has at most {limit} characters (it has {length})."
+FILTER_INVALID_VALUE = "Enter a valid value."
 
 # Everything else.
 NOT_AUTHENTICATED = "Authentication credentials were not provided."

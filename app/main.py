@@ -12,18 +12,16 @@ import orjson
 import yaml
 from connexion import ConnexionMiddleware
 from connexion.exceptions import ProblemException
-from connexion.jsonifier import Jsonifier
+from connexion.json_schema import resolve_refs
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.abstract import ROUTING_CONTEXT
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from starlette.exceptions import HTTPException
 
-from app import errors, operations
+from app import errors, framework
 from app.config import Settings
-from app.validation import validator_map
+from app.validation import CompiledPath
 from models.errors import StoreError
 from models.store import Store
 
@@ -33,42 +31,33 @@ BASE_PATH = "/api/v3"
 logger = logging.getLogger("app")
 
 
-class OrjsonJsonifier(Jsonifier):
-    """Compact JSON, as authentik's orjson renderer writes it, from either flavour.
-    Bodies are read back with the standard library, which keeps what orjson refuses
-    (lone surrogates) for the validators to reject with a message."""
-
-    def __init__(self):
-        super().__init__(json)
-
-    def dumps(self, data, **kwargs):
-        return orjson.dumps(data)
-
-    def loads(self, data):
-        return json.loads(data)
-
-
 class RoutedRequestMiddleware:
     """Prepares a request for Connexion's checks and the handlers:
     - a URL no operation matched is a 404, so that neither flavour's own router runs a
       handler Connexion did not route (Werkzeug matches paths Starlette refuses, `%0A`);
     - the media type is lower-cased, as it is case-insensitive and Connexion's lookup of
       the body's schema is not (`APPLICATION/JSON` went unvalidated);
+    - whether the path's values fit the operation's path parameters is noted, for the
+      permission check to answer 404 to those that do not (after authentication);
     - the app's store and settings are handed to the security function and handlers."""
 
-    def __init__(self, app, store: Store, settings: Settings):
+    def __init__(self, app, store: Store, settings: Settings, paths: dict[str, CompiledPath]):
         self.app = app
         self.store = store
         self.settings = settings
+        self.paths = paths
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             extensions = scope.setdefault("extensions", {})
-            if not extensions.get(ROUTING_CONTEXT, {}).get("operation_id"):
+            operation_id = extensions.get(ROUTING_CONTEXT, {}).get("operation_id")
+            if not operation_id:
                 raise HTTPException(404)
             context = extensions.setdefault("connexion_context", {})
             context["store"] = self.store
             context["settings"] = self.settings
+            path = self.paths.get(operation_id.rpartition(".")[2])
+            context["path_fits"] = path is None or path.fits(scope.get("path_params", {}))
             scope["headers"] = _media_type_lowered(scope["headers"])
         await self.app(scope, receive, send)
 
@@ -172,46 +161,50 @@ def _error_handlers(allowed_methods: AllowedMethods):
     }
 
 
-def _middlewares(validate_responses: bool, store: Store, settings: Settings) -> list:
-    """Connexion's stack (operations.MIDDLEWARES) with ours in it: the routed request
-    prepared before the security checks, and refused credentials answered after them,
-    before the request checks. Layers that would only pass each request on are left
-    out: the response checks when answers are not checked, and the lifespan layer, as
-    the app has no lifespan handler."""
-    idle = {LifespanMiddleware} | (set() if validate_responses else {ResponseValidationMiddleware})
-    stack = [middleware for middleware in operations.MIDDLEWARES if middleware not in idle]
-    security = stack.index(operations.OnceSecurityMiddleware)
-    stack.insert(security + 1, RejectedCredentialsMiddleware)
-    stack.insert(security, partial(RoutedRequestMiddleware, store=store, settings=settings))
-    return stack
-
-
 def create_app(
-    settings: Settings | None = None, *, validate_responses: bool = False
+    settings: Settings | None = None,
+    *,
+    validate_responses: bool = False,
+    spec_path: Path = SPEC_PATH,
 ) -> ConnexionMiddleware:
-    """Build the app. `validate_responses` checks every answer against the spec (tests)."""
+    """Build the app from the spec at `spec_path`. `validate_responses` checks every
+    answer against the spec (tests)."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     store = Store(settings.database_url)
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
 
-    app_class = connexion.FlaskApp if settings.app_flavour == "flask" else operations.AsyncApp
+    spec = yaml.safe_load(spec_path.read_text())
+    paths = {
+        operation["operationId"]: CompiledPath(
+            [*item.get("parameters", []), *operation.get("parameters", [])]
+        )
+        for item in resolve_refs(spec)["paths"].values()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+    app_class = connexion.FlaskApp if settings.app_flavour == "flask" else framework.AsyncApp
     app = app_class(
         __name__,
-        jsonifier=OrjsonJsonifier(),
-        security_map=operations.SECURITY_MAP,
-        uri_parser_class=operations.OnceURIParser,
-        middlewares=_middlewares(validate_responses, store, settings),
+        jsonifier=framework.OrjsonJsonifier(),
+        security_map=framework.SECURITY_MAP,
+        uri_parser_class=framework.OnceURIParser,
+        middlewares=framework.middleware_stack(
+            validate_responses,
+            before_security=partial(
+                RoutedRequestMiddleware, store=store, settings=settings, paths=paths
+            ),
+            after_security=RejectedCredentialsMiddleware,
+        ),
     )
     app.store = store
-    spec = yaml.safe_load(SPEC_PATH.read_text())
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():
         app.add_error_handler(exception, handler)
     app.add_api(
         spec,
         resolver=RelativeResolver("handlers"),
-        validator_map=validator_map(),
+        validator_map=framework.validator_map(),
         validate_responses=validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
     )

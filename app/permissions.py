@@ -35,17 +35,18 @@ def operation_resource(operation_id: str) -> tuple[Resource, str]:
 
 
 def authorize(
-    store: Store, identity: Identity, operation_id: str, path: dict
+    store: Store, identity: Identity, operation_id: str, path: dict, path_fits: bool = True
 ) -> StoredObject | None:
     """Raise the 403 or 404 authentik gives before the operation may run; return the
-    object the operation is on, if it is on one, so that it is not looked up twice."""
+    object the operation is on, if it is on one, so that it is not looked up twice.
+    A path value its parameter's schema refuses (`path_fits` false) names nothing."""
     resource, action = operation_resource(operation_id)
     if action == "create" and not identity.has_perm(resource.codename("add")):
         raise errors.detail(403, errors.PERMISSION_DENIED)
     if action in OBJECT_ACTIONS or action == "used_by_list":
         key = next(iter(path.values()))
         # Retrieve answers with what is found here; the others need only pk and owner.
-        found = store.find(resource, key, represent=action == "retrieve")
+        found = store.find(resource, key, represent=action == "retrieve") if path_fits else None
         if found is None:
             raise errors.detail(404, resource.not_found)
         pk, owner = found.pk, found.owner

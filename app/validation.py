@@ -1,69 +1,145 @@
-"""Request validation with DRF's error shape and messages.
+"""Request validation in Django REST framework's words.
 
-Connexion routes every request through these validators (its `validator_map`): the
-spec's schemas decide what is valid, this module decides how a rejection reads.
-It also closes three gaps in Connexion 3.3: `format: uuid` is checked, `nullable`
-beside `allOf` is honoured, and a body that is not UTF-8 is a 400, not a 500.
+The spec decides what is valid: request bodies and query parameters are checked by JSON
+Schema validators compiled once from their schemas in openapi/openapi.yaml. This module
+only does what DRF does around that: it trims strings before they are checked, and it
+words each failure as DRF (or django-filter, for query parameters) would
+(docs/behaviour.md §2). What a schema cannot say is a named `format` or an `x-`
+keyword in the YAML, listed here:
+
+- `format: slug`: a slug (its `pattern`), reported with DRF's slug message;
+- `format: file-name`: authentik's rule for stored file names (`icon`, `background`);
+- `x-null-characters: dropped` on a query parameter: NUL characters are removed (as
+  from a search) rather than refused;
+- `x-references: <Model>` on a query parameter: the value names another object, so a
+  malformed one reads as that object's lookup error.
 """
 
 import json
 import re
 import typing as t
+import uuid
 from pathlib import PurePosixPath
 
-from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator, Draft4ResponseValidator, allow_nullable
-from connexion.validators import (
-    JSONRequestBodyValidator,
-    JSONResponseBodyValidator,
-    ParameterValidator,
-)
-from jsonschema import Draft4Validator, ValidationError
-from jsonschema._format import is_uuid
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 
 from app import errors
 from models.errors import DOES_NOT_EXIST
-from models.resources import RESOURCES
 
 MAX_BODY_BYTES = 1024 * 1024
+
+
+# -- the schema dialect ---------------------------------------------------------------
+
+FORMATS = FormatChecker()
+"""Every format jsonschema knows, and ours."""
+
+
+class FileNameProblem(ValueError):
+    """A file name authentik would refuse; the message says why."""
+
+
+@FORMATS.checks("uuid", raises=ValueError)
+def _is_uuid(text: object) -> bool:
+    # Hyphenated, as Python's UUID() also takes other spellings.
+    if not isinstance(text, str):
+        return True
+    uuid.UUID(text)
+    return all(text[position] == "-" for position in (8, 13, 18, 23))
+
+
+def _ecma_search(pattern: str, text: str) -> bool:
+    """`pattern` as JSON Schema means it (ECMA-262): `$` ends the string. Python's `$`
+    also matches before a final newline, which would let `"abc\\n"` pass as a slug."""
+    ends = pattern.endswith("$") and not pattern.endswith("\\$")
+    return re.search(pattern[:-1] + r"\Z" if ends else pattern, text) is not None
+
+
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
 
-# Query parameters that name another object: django-filter words their errors differently.
-RELATION_FILTERS = {name for resource in RESOURCES for name in resource.relation_filters}
 
-Draft4Validator.FORMAT_CHECKER.checks("uuid", raises=ValueError)(is_uuid)
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        return is_uuid(text)
-    except ValueError:
-        return False
+@FORMATS.checks("slug")
+def _is_slug(text: object) -> bool:
+    return not isinstance(text, str) or _ecma_search(SLUG_PATTERN, text)
 
 
-_nullable_all_of = allow_nullable(Draft4Validator.VALIDATORS["allOf"])
+@FORMATS.checks("file-name", raises=FileNameProblem)
+def _is_file_name(name: object) -> bool:
+    """authentik's rule for file fields: URLs pass, relative names must be tame."""
+    if not isinstance(name, str) or not name or name.startswith(_FILE_URL_PREFIXES):
+        return True
+    if not re.fullmatch(r"[a-zA-Z0-9._/-]+", name):
+        raise FileNameProblem(
+            "File name can only contain letters (a-z, A-Z), numbers (0-9), dots (.), "
+            "hyphens (-), underscores (_), and forward slashes (/)"
+        )
+    path = PurePosixPath(name)
+    if "//" in name:
+        raise FileNameProblem("File name cannot contain duplicate /")
+    if path.is_absolute():
+        raise FileNameProblem("Absolute paths are not allowed")
+    if ".." in path.parts:
+        raise FileNameProblem("Parent directory references ('..') are not allowed")
+    if str(path).startswith("."):
+        raise FileNameProblem("Paths cannot start with '.'")
+    if len(str(path)) > 1024:
+        raise FileNameProblem("File name too long (max 1024 characters)")
+    if any(len(part) > 255 for part in path.parts):
+        raise FileNameProblem("Path component too long (max 255 characters)")
+    return True
+
+
+_FILE_URL_PREFIXES = ("http:", "https://", "fa://", "/static")
 
 
 def _ecma_pattern(validator, pattern, instance, schema):
-    """`pattern` as JSON Schema means it (ECMA-262): `$` ends the string. Python's `$`
-    also matches before a final newline, which let `"abc\\n"` pass as a slug."""
-    if not validator.is_type(instance, "string"):
-        return
-    ends = pattern.endswith("$") and not pattern.endswith("\\$")
-    python_pattern = pattern[:-1] + r"\Z" if ends else pattern
-    if not re.search(python_pattern, instance):
+    if validator.is_type(instance, "string") and not _ecma_search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+_nullable_all_of = allow_nullable(Draft4Validator.VALIDATORS["allOf"])
 RequestSchemaValidator = extend(
     Draft4RequestValidator, {"allOf": _nullable_all_of, "pattern": _ecma_pattern}
 )
 ResponseSchemaValidator = extend(Draft4ResponseValidator, {"allOf": _nullable_all_of})
 
 
-# -- messages --------------------------------------------------------------------------
+def compile_schema(schema: dict):
+    """A request validator for one schema, with our formats."""
+    return RequestSchemaValidator(schema, format_checker=FORMATS)
+
+
+# -- what DRF does before it validates ------------------------------------------------
+
+# Formats whose strings are not free text: DRF does not trim them, and NUL characters in
+# them fail the format itself.
+_NOT_TEXT_FORMATS = {"uuid", "date-time", "date", "binary", "byte"}
+
+
+def _is_text(schema: dict) -> bool:
+    """A free-text string (DRF's CharField and its kin): not a choice or a reference."""
+    return (
+        schema.get("type") == "string"
+        and not {"enum", "allOf"} & set(schema)
+        and schema.get("format") not in _NOT_TEXT_FORMATS
+    )
+
+
+def trimmed(value: t.Any, schema: dict) -> t.Any:
+    """The value with leading and trailing whitespace removed from its text, as DRF's
+    CharField does (`trim_whitespace`) before any check."""
+    if isinstance(value, str) and _is_text(schema):
+        return value.strip()
+    if isinstance(value, list) and schema.get("type") == "array":
+        items = schema.get("items", {})
+        return [trimmed(item, items) for item in value]
+    return value
+
+
+# -- DRF's words for a failure --------------------------------------------------------
 
 
 def _json_type(value: t.Any) -> str:
@@ -88,7 +164,7 @@ def _type_message(expected: str, value: t.Any, schema: dict) -> str:
 
 
 def _message(error) -> str:
-    """DRF's words for one jsonschema error."""
+    """DRF's words for one jsonschema error in a body."""
     keyword, limit, value = error.validator, error.validator_value, error.instance
     if keyword == "type":
         return _type_message(limit, value, error.schema)
@@ -96,14 +172,22 @@ def _message(error) -> str:
         return errors.BLANK
     if keyword == "maxLength":
         return errors.MAX_LENGTH.format(limit=limit)
-    if keyword == "pattern":
-        return errors.INVALID_SLUG if limit == SLUG_PATTERN else errors.PATTERN_MISMATCH
+    if keyword == "maxItems":
+        return errors.MAX_ITEMS.format(limit=limit)
+    if keyword == "pattern" or (keyword == "format" and limit == "slug"):
+        return (
+            errors.INVALID_SLUG if error.schema.get("format") == "slug" else errors.PATTERN_MISMATCH
+        )
     if keyword == "enum":
         return errors.INVALID_CHOICE.format(value=value)
     if keyword == "format" and limit == "uuid":
         return errors.INVALID_UUID.format(value=value)
+    if keyword == "format" and isinstance(error.cause, FileNameProblem):
+        return str(error.cause)
     if keyword == "minimum":
         return errors.MIN_VALUE.format(limit=limit)
+    if keyword == "maximum":
+        return errors.MAX_VALUE.format(limit=limit)
     return error.message
 
 
@@ -123,46 +207,9 @@ def _character_problems(text: str) -> list[str]:
     return problems
 
 
-def _file_name_problems(name: str) -> list[str]:
-    """authentik's rule for file fields (`icon`, `background`): URLs pass, relative
-    names must be tame."""
-    if not name or name.startswith(("http:", "https://", "fa://", "/static")):
-        return []
-    if not re.fullmatch(r"[a-zA-Z0-9._/-]+", name):
-        return [
-            "File name can only contain letters (a-z, A-Z), numbers (0-9), dots (.), "
-            "hyphens (-), underscores (_), and forward slashes (/)"
-        ]
-    path = PurePosixPath(name)
-    if "//" in name:
-        return ["File name cannot contain duplicate /"]
-    if path.is_absolute():
-        return ["Absolute paths are not allowed"]
-    if ".." in path.parts:
-        return ["Parent directory references ('..') are not allowed"]
-    if str(path).startswith("."):
-        return ["Paths cannot start with '.'"]
-    if len(str(path)) > 1024:
-        return ["File name too long (max 1024 characters)"]
-    if any(len(part) > 255 for part in path.parts):
-        return ["Path component too long (max 255 characters)"]
-    return []
-
-
-# Rules the schema cannot say, by body field name.
-FIELD_RULES: dict[str, t.Callable[[str], list[str]]] = {
-    "icon": _file_name_problems,
-    "background": _file_name_problems,
-}
-
-
-def _is_text(schema: dict) -> bool:
-    """A free-text string (DRF's CharField), not a choice or a reference."""
-    return schema.get("type") == "string" and not {"format", "enum", "allOf"} & set(schema)
-
-
-def _value_messages(value: t.Any, schema_errors: list, field: str | None, schema: dict) -> list:
-    """Messages for one scalar value, in DRF's order."""
+def _value_messages(value: t.Any, schema_errors: list, schema: dict) -> list:
+    """Messages for one scalar value, in DRF's order: length, characters, the other
+    checks, and a file name's own rule only when nothing else is wrong."""
     for keyword in _FIRST:
         first = [e for e in schema_errors if e.validator == keyword]
         if first:
@@ -170,215 +217,200 @@ def _value_messages(value: t.Any, schema_errors: list, field: str | None, schema
     messages = [_message(e) for e in schema_errors if e.validator == "maxLength"]
     if isinstance(value, str) and _is_text(schema):
         messages += _character_problems(value)
-    messages += [_message(e) for e in schema_errors if e.validator != "maxLength"]
-    if not messages and isinstance(value, str) and field in FIELD_RULES:
-        messages = FIELD_RULES[field](value)
-    return messages
+    messages += [
+        _message(e)
+        for e in schema_errors
+        if e.validator != "maxLength" and not isinstance(e.cause, FileNameProblem)
+    ]
+    if not messages:
+        messages = [_message(e) for e in schema_errors if isinstance(e.cause, FileNameProblem)]
+    return list(dict.fromkeys(messages))
 
 
-def _field_errors(name: str, schema: dict, value: t.Any, validator) -> list | dict:
+def _field_errors(schema: dict, value: t.Any, validator) -> list | dict:
     """DRF's errors for one body field: a list of messages, or for a list of strings
     a dict of messages by item index."""
     if value is None:
         return [] if schema.get("nullable") else [errors.NOT_NULL]
     found = list(validator.iter_errors(value))
     if schema.get("type") != "array" or not isinstance(value, list):
-        return _value_messages(value, found, name, schema)
+        return _value_messages(value, found, schema)
+    whole = [_message(e) for e in found if not e.path]  # about the list itself (maxItems)
+    if whole:
+        return whole
     by_item: dict[str, list[str]] = {}
+    item_schema = schema.get("items", {})
     for index, item in enumerate(value):
         item_errors = [e for e in found if e.path and e.path[0] == index]
-        item_schema = schema.get("items", {})
         messages = (
-            [errors.NOT_NULL]
-            if item is None
-            else _value_messages(item, item_errors, None, item_schema)
+            [errors.NOT_NULL] if item is None else _value_messages(item, item_errors, item_schema)
         )
         if messages:
             by_item[str(index)] = messages
     if not by_item:
         return []
-    if schema.get("items", {}).get("format") == "uuid":
+    if item_schema.get("format") == "uuid":
         # A list of references reports its first bad item, flat (DRF's ManyRelatedField).
         return next(iter(by_item.values()))
     return by_item
 
 
-class _CompiledBody:
+class CompiledBody:
     """A request body schema, split into one compiled validator per property."""
 
     def __init__(self, schema: dict):
         self.schema = schema
         self.required = set(schema.get("required", ()))
         self.fields = {
-            name: (
-                prop,
-                RequestSchemaValidator(prop, format_checker=Draft4Validator.FORMAT_CHECKER),
-            )
+            name: (prop, compile_schema(prop))
             for name, prop in schema.get("properties", {}).items()
+            if not prop.get("readOnly")
         }
 
-    def errors(self, body: t.Any) -> dict:
+    def clean(self, body: t.Any) -> tuple[dict, dict]:
+        """(the declared fields, trimmed; DRF's errors by field). Unknown and read-only
+        keys are left out, as DRF ignores them."""
         if body is None:
-            return {"non_field_errors": [errors.NO_DATA]}
+            return {}, {"non_field_errors": [errors.NO_DATA]}
         if not isinstance(body, dict):
-            return {"non_field_errors": [errors.NOT_A_DICT.format(type=_json_type(body))]}
-        problems = {}
+            return {}, {"non_field_errors": [errors.NOT_A_DICT.format(type=_json_type(body))]}
+        fields, problems = {}, {}
         for name, (schema, validator) in self.fields.items():
             if name not in body:
                 if name in self.required:
                     problems[name] = [errors.REQUIRED]
                 continue
-            found = _field_errors(name, schema, body[name], validator)
+            value = fields[name] = trimmed(body[name], schema)
+            found = _field_errors(schema, value, validator)
             if found:
                 problems[name] = found
-        return problems
+        return fields, problems
 
 
-_compiled: dict[int, _CompiledBody] = {}
+_compiled_bodies: dict[int, CompiledBody] = {}
 
 
-def _compile(schema: dict) -> _CompiledBody:
-    compiled = _compiled.get(id(schema))
+def compiled_body(schema: dict) -> CompiledBody:
+    """The compiled form of a body schema, made once per schema."""
+    compiled = _compiled_bodies.get(id(schema))
     if compiled is None or compiled.schema is not schema:
-        compiled = _compiled[id(schema)] = _CompiledBody(schema)
+        compiled = _compiled_bodies[id(schema)] = CompiledBody(schema)
     return compiled
 
 
-VALIDATED_BODY = "validated_body"
-"""Where BodyValidator leaves the body it checked, in the request's Connexion context."""
-
-
-class BodyValidator(JSONRequestBodyValidator):
-    """JSON bodies: size cap, UTF-8, DRF-shaped field errors."""
-
-    async def wrap_receive(self, receive, *, scope):
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise _too_large()
-        messages, size = [], 0
-        more_body = True
-        while more_body:
-            message = await receive()
-            messages.append(message)
-            size += len(message.get("body", b""))
-            if size > MAX_BODY_BYTES:
-                raise _too_large()
-            more_body = message.get("more_body", False)
-        raw = b"".join(m.get("body", b"") for m in messages)
-        # An empty body is an empty object to DRF: every required field is then missing.
-        body = _parse_json(raw) if raw.strip() else {}
-        compiled = _compile(self._schema)
-        problems = compiled.errors(body)
-        if problems:
-            raise errors.invalid(problems)
-        # The handler gets the declared fields only: unknown and read-only keys are
-        # ignored, as DRF ignores them. The length is declared because WSGI (the Flask
-        # flavour) reads a chunked body without Content-Length as empty.
-        fields = {k: v for k, v in body.items() if k in compiled.fields}
-        # Kept for the handler's arguments, so that the body is parsed once (async flavour).
-        context = scope.setdefault("extensions", {}).setdefault("connexion_context", {})
-        context[VALIDATED_BODY] = fields
-        if len(fields) < len(body) or not raw.strip():
-            raw = json.dumps(fields).encode()  # else the body as sent says the same
-        scope = {**scope, "headers": _as_json_body(scope["headers"], len(raw))}
-        replay = [{"type": "http.request", "body": raw, "more_body": False}]
-        return self._insert_messages(receive, messages=replay), scope
-
-
-def _as_json_body(headers: list, length: int) -> list:
-    """Headers for the replayed body: JSON (also when the client named no type, which
-    Connexion then assumes), of the given length, not chunked."""
-    replaced = (b"content-length", b"transfer-encoding", b"content-type")
-    kept = [(k, v) for k, v in headers if k.lower() not in replaced]
-    return [*kept, (b"content-type", b"application/json"), (b"content-length", b"%d" % length)]
-
-
-def _too_large() -> errors.APIError:
-    return errors.detail(413, errors.BODY_TOO_LARGE.format(limit=MAX_BODY_BYTES))
-
-
-def _parse_json(raw: bytes) -> t.Any:
-    # JSON is UTF-8 (RFC 8259) whatever charset the Content-Type claims.
+def parse_json(raw: bytes) -> t.Any:
+    """A request body; a 400 in DRF's words when it is not JSON. JSON is UTF-8 (RFC 8259)
+    whatever charset the Content-Type claims."""
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise errors.detail(400, errors.PARSE_ERROR.format(reason=error)) from None
 
 
-class ResponseBodyValidator(JSONResponseBodyValidator):
-    """Connexion's response check, with `nullable` beside `allOf` honoured, and no
-    body expected of an answer to HEAD."""
-
-    def wrap_send(self, send):
-        if self._scope.get("method") == "HEAD":
-            return send
-        return super().wrap_send(send)
-
-    @property
-    def validator(self):
-        return ResponseSchemaValidator(self._schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+def body_too_large() -> errors.APIError:
+    return errors.detail(413, errors.BODY_TOO_LARGE.format(limit=MAX_BODY_BYTES))
 
 
-class QueryValidator(ParameterValidator):
-    """Query parameters, typed strictly by the spec, with django-filter's messages."""
+# -- query parameters ------------------------------------------------------------------
 
-    def validate(self, scope):
-        # Connexion's own builds a request object first; the query string is all this needs.
-        problems = query_problems(self.parameters.get("query", []), scope)
-        if problems:
-            raise errors.invalid(problems)
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
-def query_problems(parameters: list[dict], scope) -> dict:
-    """django-filter's messages for the query string's values of the given parameters."""
-    if not parameters:
-        return {}
-    given = QueryParams(scope.get("query_string", b""))
-    problems = {}
-    for param in parameters:
-        name, schema = param["name"], param.get("schema", {})
-        if name not in given:
-            continue
-        if schema.get("type") == "array":
-            values, schema = given.getlist(name), schema.get("items", {})
-        else:
-            values = [given[name]]
-        messages = [m for value in values for m in _query_messages(name, value, schema)]
-        if messages:
-            problems[name] = list(dict.fromkeys(messages))
-    return problems
-
-
-def _query_messages(name: str, raw: str, schema: dict) -> list[str]:
+def _typed(raw: str, schema: dict) -> t.Any:
+    """A query string value as the JSON value the schema expects, where it reads as one;
+    otherwise the string, for the schema's type check to refuse."""
     kind = schema.get("type")
-    if kind == "integer":
+    if kind in ("integer", "number") and _INTEGER.fullmatch(raw):
         try:
-            number = int(raw) if re.fullmatch(r"-?[0-9]+", raw) else None
+            return int(raw)
         except ValueError:  # more digits than Python converts
-            number = None
-        if number is None:
-            return [errors.NOT_AN_INTEGER]
-        if "minimum" in schema and number < schema["minimum"]:
-            return [errors.MIN_VALUE.format(limit=schema["minimum"])]
-        return []
-    if kind == "boolean":
-        return [] if raw in ("true", "false") else [errors.NOT_A_BOOLEAN]
-    if name == "search":
-        return []  # NUL characters are stripped from search terms, as authentik does
-    if "\x00" in raw:
-        return [errors.NULL_CHARACTERS]
-    if schema.get("format") == "uuid" and not _is_uuid(raw):
-        if name in RELATION_FILTERS:
-            return [errors.INVALID_UUID.format(value=raw)]
-        return [errors.FILTER_INVALID_UUID]
-    if "enum" in schema and raw not in schema["enum"]:
-        return [errors.FILTER_INVALID_CHOICE.format(value=raw)]
-    return []
+            return raw
+    if kind == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
 
 
-def validator_map() -> dict:
-    return {
-        "parameter": QueryValidator,
-        "body": MediaTypeDict({"*/*json": BodyValidator}),
-        "response": MediaTypeDict({"*/*json": ResponseBodyValidator}),
-    }
+def _query_message(error, parameter: dict) -> str:
+    """django-filter's words (Django form fields) for one query parameter error."""
+    keyword, limit, value = error.validator, error.validator_value, error.instance
+    if keyword == "type":
+        return errors.NOT_A_BOOLEAN if limit == "boolean" else errors.NOT_AN_INTEGER
+    if keyword == "enum":
+        return errors.FILTER_INVALID_CHOICE.format(value=value)
+    if keyword == "format" and limit == "uuid":
+        if "x-references" in parameter.get("schema", {}):
+            return errors.INVALID_UUID.format(value=value)
+        return errors.FILTER_INVALID_UUID
+    if keyword == "minimum":
+        return errors.MIN_VALUE.format(limit=limit)
+    if keyword == "maximum":
+        return errors.MAX_VALUE.format(limit=limit)
+    if keyword == "maxLength":
+        return errors.FILTER_MAX_LENGTH.format(limit=limit, length=len(value))
+    if keyword == "maxItems":
+        return errors.MAX_ITEMS.format(limit=limit)
+    if keyword == "pattern":
+        return errors.FILTER_INVALID_VALUE
+    return error.message
+
+
+class CompiledQuery:
+    """An operation's query parameters, each with its compiled validator."""
+
+    def __init__(self, parameters: list[dict]):
+        self.parameters = [
+            (p, p.get("schema", {}), compile_schema(p.get("schema", {})))
+            for p in parameters
+            if p.get("in") == "query"
+        ]
+
+    def problems(self, query_string: bytes) -> dict:
+        """The query string's errors by parameter name, in django-filter's words."""
+        if not self.parameters:
+            return {}
+        given = QueryParams(query_string)
+        problems = {}
+        for parameter, schema, validator in self.parameters:
+            name = parameter["name"]
+            if name not in given:
+                continue
+            if schema.get("type") == "array":
+                item_schema = schema.get("items", {})
+                raws = given.getlist(name)
+                value: t.Any = [_typed(raw, item_schema) for raw in raws]
+            else:
+                item_schema = schema
+                raws = [given[name]]
+                value = _typed(raws[0], schema)
+            messages = []
+            # Django's form fields refuse NUL in any string, before their own checks.
+            textual = item_schema.get("type") not in ("integer", "number", "boolean")
+            if textual and schema.get("x-null-characters") != "dropped":
+                messages += [errors.NULL_CHARACTERS for raw in raws if "\x00" in raw]
+            if not messages:
+                messages = [_query_message(e, parameter) for e in validator.iter_errors(value)]
+            if messages:
+                problems[name] = list(dict.fromkeys(messages))
+        return problems
+
+
+# -- path parameters -------------------------------------------------------------------
+
+
+class CompiledPath:
+    """An operation's path parameters, each with its compiled validator: a value its
+    schema refuses names no object (DRF's lookup answers 404, never 400)."""
+
+    def __init__(self, parameters: list[dict]):
+        self.parameters = {
+            p["name"]: (p.get("schema", {}), compile_schema(p.get("schema", {})))
+            for p in parameters
+            if p.get("in") == "path"
+        }
+
+    def fits(self, values: dict) -> bool:
+        for name, (schema, validator) in self.parameters.items():
+            raw = values.get(name)
+            if raw is not None and not validator.is_valid(_typed(str(raw), schema)):
+                return False
+        return True

@@ -18,7 +18,7 @@ from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
 from app.permissions import visible, without_secrets
-from app.validation import _compile, _parse_json, query_problems
+from app.validation import CompiledQuery, compiled_body, parse_json
 from models.errors import StoreError
 from models.resources import SOURCES
 from models.store import Store
@@ -36,8 +36,8 @@ def create_app() -> Starlette:
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
     spec = resolve_refs(yaml.safe_load(SPEC_PATH.read_text()))
-    body_schema = _compile(spec["components"]["schemas"]["PlexSourceRequest"])
-    list_parameters = spec["paths"][SOURCES_PATH]["get"]["parameters"]
+    body_schema = compiled_body(spec["components"]["schemas"]["PlexSourceRequest"])
+    list_query = CompiledQuery(spec["paths"][SOURCES_PATH]["get"]["parameters"])
 
     async def caller(request: Request, operation_id: str):
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -52,17 +52,16 @@ def create_app() -> Starlette:
     async def create(request: Request) -> Response:
         identity, _ = await caller(request, "sources_plex_create")
         raw = await request.body()
-        body = _parse_json(raw) if raw.strip() else {}
-        problems = body_schema.errors(body)
+        body = parse_json(raw) if raw.strip() else {}
+        fields, problems = body_schema.clean(body)
         if problems:
             raise errors.invalid(problems)
-        fields = {k: v for k, v in body.items() if k in body_schema.fields}
         source = await in_worker_thread(store.create, SOURCES, fields)
         return _json(without_secrets(identity, source), 201)
 
     async def listing(request: Request) -> Response:
         identity, _ = await caller(request, "sources_plex_list")
-        problems = query_problems(list_parameters, request.scope)
+        problems = list_query.problems(request.scope.get("query_string", b""))
         if problems:
             raise errors.invalid(problems)
         query = request.query_params

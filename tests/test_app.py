@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 
 from app.concurrency import in_worker_thread
 from app.config import Settings
+from app.framework.validators import QueryValidator
 from app.main import SPEC_PATH, create_app
-from app.validation import QueryValidator
 from tests.conftest import AUTH, TOKEN, empty_database, make_source, spec_operations
 
 OPERATION_IDS = (
@@ -82,7 +82,7 @@ def test_swagger_ui_is_served(anon):
 
 
 def test_docs_are_served_behind_a_root_path(app):
-    """app/operations.py DocsMiddleware: a path that can be the docs' reaches their
+    """app/framework/operations.py DocsMiddleware: a path that can be the docs' reaches their
     router also when a proxy mounts the app under a prefix."""
     with TestClient(app, root_path="/prefix") as client:
         assert client.get("/prefix/api/v3/openapi.json").json()["openapi"] == "3.0.3"
@@ -159,7 +159,7 @@ def test_every_operation_has_a_handler_and_every_handler_an_operation():
 
 
 def test_connexion_reads_no_signature_after_the_first_request(api, flavour, monkeypatch):
-    """app/operations.py: Connexion's per-operation set-up (handler decorators, token
+    """app/framework/operations.py: Connexion's per-operation set-up (handler decorators, token
     function signature) is built once, not on every request (async flavour)."""
     source = make_source(api)
     for _ in range(2):  # the first requests build what each operation needs
@@ -179,7 +179,7 @@ def test_connexion_reads_no_signature_after_the_first_request(api, flavour, monk
 
 
 def test_request_set_up_is_built_once_per_operation(api, flavour, monkeypatch):
-    """app/operations.py: after an operation's first request, no URI parser, parameter
+    """app/framework/operations.py: after an operation's first request, no URI parser, parameter
     validator or list of parameter schemas is built for it, and a body is parsed once,
     by its check (async flavour; Flask's handler arguments are Connexion's own)."""
     for _ in range(2):  # the first requests build what each operation needs

@@ -98,7 +98,7 @@ def test_non_json_body_is_415(api, store, content_type):
 
 
 def test_media_type_answers_do_not_depend_on_earlier_requests(api, store):
-    """Accepted media types are remembered per operation (app/operations.py); a refused
+    """Accepted media types are remembered per operation (app/framework/operations.py); a refused
     one is refused every time, before and after others were accepted."""
     for attempt in range(2):
         refused = api.post("/sources/plex/", content=b"x", headers={"Content-Type": "text/csv"})

@@ -3,8 +3,12 @@
 import json
 
 import pytest
+import yaml
 
-from tests.conftest import count_rows, make_source
+from app.config import Settings
+from app.main import SPEC_PATH, create_app
+from models import migrate
+from tests.conftest import AUTH, TOKEN, count_rows, make_source
 
 VALID = {"name": "n", "slug": "s", "plex_token": "t"}
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
@@ -39,7 +43,7 @@ SLUG_MESSAGE = 'Enter a valid "slug" consisting of letters, numbers, underscores
             {"slug": ["Ensure this field has no more than 50 characters."]},
         ),
         (
-            {"slug": " " * 51},
+            {"slug": "a b" * 17},
             {"slug": ["Ensure this field has no more than 50 characters.", SLUG_MESSAGE]},
         ),
         (
@@ -68,7 +72,7 @@ SLUG_MESSAGE = 'Enter a valid "slug" consisting of letters, numbers, underscores
             {"authentication_flow": ["“{'a': 1}” is not a valid UUID."]},
         ),
         ({"policy_engine_mode": 5}, {"policy_engine_mode": ['"5" is not a valid choice.']}),
-        ({"slug": "abc\n"}, {"slug": [SLUG_MESSAGE]}),
+        ({"slug": "abc\nd"}, {"slug": [SLUG_MESSAGE]}),
         (
             {"group_property_mappings": [5]},
             {"group_property_mappings": ['Invalid pk "5" - object does not exist.']},
@@ -269,3 +273,32 @@ def test_media_type_is_case_insensitive(api, store, content_type):
     )
     assert good.status_code == 201
     assert count_rows(store, "plex_source") == 1
+
+
+@pytest.mark.parametrize("flavour", ["async", "flask"])
+def test_a_bound_added_to_the_spec_alone_is_enforced(tmp_path, flavour):
+    """Query parameters are checked by their schemas in the YAML: bounds added to a copy
+    of the spec, and nothing else, are enforced with field-keyed messages."""
+    spec = yaml.safe_load(SPEC_PATH.read_text())
+    spec["components"]["parameters"]["PageSize"]["schema"]["maximum"] = 5
+    name_filter = next(
+        p for p in spec["paths"]["/sources/plex/"]["get"]["parameters"] if p.get("name") == "name"
+    )
+    name_filter["schema"]["maxLength"] = 3
+    copy = tmp_path / "openapi.yaml"
+    copy.write_text(yaml.safe_dump(spec, sort_keys=False))
+    url = f"sqlite:///{tmp_path / 'api.sqlite3'}"
+    migrate.upgrade(url)
+    settings = Settings(database_url=url, bootstrap_token=TOKEN, app_flavour=flavour)
+    app = create_app(settings, spec_path=copy)
+    with app.test_client(base_url="http://testserver/api/v3", headers=AUTH) as client:
+        assert client.get("/sources/plex/?page_size=5").status_code == 200
+        too_many = client.get("/sources/plex/?page_size=6")
+        assert too_many.status_code == 400
+        assert too_many.json() == {"page_size": ["Ensure this value is less than or equal to 5."]}
+        too_long = client.get("/sources/plex/?name=abcd")
+        assert too_long.status_code == 400
+        assert too_long.json() == {
+            "name": ["Ensure this value has at most 3 characters (it has 4)."]
+        }
+    app.store.close()

@@ -1,4 +1,5 @@
-"""Connexion 3.3 with its per-request set-up done once per operation.
+"""Connexion 3.3 with its per-request set-up done once per operation, and the app's
+middleware stack and JSON serialiser.
 
 Connexion builds each operation's chain of handler decorators on every request: it reads
 the handler's signature, wraps the handler three times, makes a URI parser from the
@@ -17,10 +18,12 @@ JSON), gives what they would give.
 
 import asyncio
 import functools
+import json
 import logging
 from copy import deepcopy
 
 import connexion
+import orjson
 from connexion import utils
 from connexion.apps.asynchronous import AsyncApi, AsyncOperation
 from connexion.context import context, operation
@@ -38,12 +41,15 @@ from connexion.decorators.parameter import (
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.http_facts import FORM_CONTENT_TYPES
+from connexion.jsonifier import Jsonifier
 from connexion.lifecycle import ConnexionRequest
+from connexion.middleware.lifespan import LifespanMiddleware
 from connexion.middleware.request_validation import (
     RequestValidationAPI,
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
+from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.security import SecurityAPI, SecurityMiddleware, SecurityOperation
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, SECURITY_HANDLERS, BearerSecurityHandler
@@ -54,7 +60,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
 from app.concurrency import in_worker_thread
-from app.validation import VALIDATED_BODY
+from app.framework.validators import VALIDATED_BODY
 
 logger = logging.getLogger(__name__)
 
@@ -461,3 +467,32 @@ MIDDLEWARES = [_REPLACED.get(m, m) for m in connexion.ConnexionMiddleware.defaul
 """Connexion's middleware stack, with three of its layers replaced by the ones above."""
 
 SECURITY_MAP = {**SECURITY_HANDLERS, "bearer": BearerHandler}
+
+
+def middleware_stack(validate_responses: bool, before_security, after_security) -> list:
+    """Connexion's stack (MIDDLEWARES) with two layers of ours: `before_security` runs
+    on the routed request before the security checks, `after_security` after them and
+    before the request checks. Layers that would only pass each request on are left
+    out: the response checks when answers are not checked, and the lifespan layer, as
+    the app has no lifespan handler."""
+    idle = {LifespanMiddleware} | (set() if validate_responses else {ResponseValidationMiddleware})
+    stack = [middleware for middleware in MIDDLEWARES if middleware not in idle]
+    security = stack.index(OnceSecurityMiddleware)
+    stack.insert(security + 1, after_security)
+    stack.insert(security, before_security)
+    return stack
+
+
+class OrjsonJsonifier(Jsonifier):
+    """Compact JSON, as authentik's orjson renderer writes it, from either flavour.
+    Bodies are read back with the standard library, which keeps what orjson refuses
+    (lone surrogates) for the validators to reject with a message."""
+
+    def __init__(self):
+        super().__init__(json)
+
+    def dumps(self, data, **kwargs):
+        return orjson.dumps(data)
+
+    def loads(self, data):
+        return json.loads(data)
