@@ -3,10 +3,10 @@ by the operation's permission checks."""
 
 from connexion import context
 from connexion.middleware.abstract import ROUTING_CONTEXT
-from starlette.datastructures import QueryParams
 
 from app import errors
 from app.concurrency import in_worker_thread
+from app.framework import VALIDATED_QUERY
 from app.permissions import authorize
 from models.store import Identity, Store, StoredObject
 
@@ -69,6 +69,6 @@ def current_identity_or_none() -> Identity | None:
     return token_info.get("identity") if isinstance(token_info, dict) else None
 
 
-def query_parameter(name: str) -> str | None:
-    """A query parameter as sent (validated already), for a name Connexion reserves."""
-    return QueryParams(context.scope.get("query_string", b"")).get(name)
+def current_query() -> dict:
+    """The query parameters the operation declares, as given, checked and typed."""
+    return context.context.get(VALIDATED_QUERY, {})

@@ -3,8 +3,6 @@
 import math
 
 from app import errors
-from app.auth import current_identity, current_store
-from app.permissions import visible
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -42,22 +40,3 @@ class Paginator:
             "results": results,
             "autocomplete": {},
         }
-
-
-def paginated_list(resource, *, page, page_size, ordering, search, filters, clauses=()):
-    """A list operation's answer: the page of `resource` the query asks for, among the
-    objects the caller may view."""
-    paginator = Paginator(page, page_size)
-    identity = current_identity()
-    _count, results = current_store().list_page(
-        resource,
-        # An empty filter value filters nothing, as in django-filter.
-        filters={name: value for name, value in filters.items() if value not in (None, "")},
-        search=search,
-        ordering=ordering,
-        window=paginator.window,
-        clauses=clauses,
-        visible=visible(identity, resource),
-        owner=identity.user_id,
-    )
-    return paginator.envelope(results), 200

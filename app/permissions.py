@@ -8,12 +8,12 @@ from app import errors
 from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
 from models.store import Identity, Store, StoredObject
 
-# operationId prefix -> the resource its operations serve
+# operationId prefix -> the resource its operations serve (handlers/ are named so too)
 OPERATION_RESOURCES = {
-    "sources_plex_": SOURCES,
-    "flows_instances_": FLOWS,
-    "propertymappings_source_plex_": PLEX_MAPPINGS,
-    "sources_user_connections_plex_": CONNECTIONS,
+    "sources_plex": SOURCES,
+    "flows_instances": FLOWS,
+    "propertymappings_source_plex": PLEX_MAPPINGS,
+    "sources_user_connections_plex": CONNECTIONS,
 }
 # What an operation on one object needs beyond seeing it (`view`, global or on it).
 OBJECT_ACTIONS = {
@@ -28,8 +28,8 @@ def operation_resource(operation_id: str) -> tuple[Resource, str]:
     """The resource and action of an operation (Connexion names it `handlers.<id>`)."""
     operation_id = operation_id.rpartition(".")[2]
     for prefix, resource in OPERATION_RESOURCES.items():
-        if operation_id.startswith(prefix):
-            return resource, operation_id.removeprefix(prefix)
+        if operation_id.startswith(prefix + "_"):
+            return resource, operation_id.removeprefix(prefix + "_")
     # Every secured operation must say what it needs: never let one through unchecked.
     raise LookupError(f"no permission rule for operation {operation_id!r}")
 

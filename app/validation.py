@@ -364,12 +364,13 @@ class CompiledQuery:
             if p.get("in") == "query"
         ]
 
-    def problems(self, query_string: bytes) -> dict:
-        """The query string's errors by parameter name, in django-filter's words."""
+    def check(self, query_string: bytes) -> tuple[dict, dict]:
+        """(the declared parameters given, typed as their schemas say; their errors by
+        name, in django-filter's words)."""
         if not self.parameters:
-            return {}
+            return {}, {}
         given = QueryParams(query_string)
-        problems = {}
+        values, problems = {}, {}
         for parameter, schema, validator in self.parameters:
             name = parameter["name"]
             if name not in given:
@@ -382,6 +383,7 @@ class CompiledQuery:
                 item_schema = schema
                 raws = [given[name]]
                 value = _typed(raws[0], schema)
+            values[name] = value
             messages = []
             # Django's form fields refuse NUL in any string, before their own checks.
             textual = item_schema.get("type") not in ("integer", "number", "boolean")
@@ -391,7 +393,7 @@ class CompiledQuery:
                 messages = [_query_message(e, parameter) for e in validator.iter_errors(value)]
             if messages:
                 problems[name] = list(dict.fromkeys(messages))
-        return problems
+        return values, problems
 
 
 # -- path parameters -------------------------------------------------------------------

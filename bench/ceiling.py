@@ -61,7 +61,7 @@ def create_app() -> Starlette:
 
     async def listing(request: Request) -> Response:
         identity, _ = await caller(request, "sources_plex_list")
-        problems = list_query.problems(request.scope.get("query_string", b""))
+        _values, problems = list_query.check(request.scope.get("query_string", b""))
         if problems:
             raise errors.invalid(problems)
         query = request.query_params

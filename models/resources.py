@@ -24,6 +24,8 @@ class Resource:
     pk: object
     filters: dict = field(default_factory=dict)  # query parameter -> column (exact match)
     relation_filters: dict = field(default_factory=dict)  # query parameter -> model it names
+    # query parameter -> its conditions, for filters other than one column's exact value
+    filter_clauses: dict[str, Callable[[object], list]] = field(default_factory=dict)
     search: tuple = ()
     joins: tuple = ()  # relationships the search and filter columns need
     ordering: dict = field(default_factory=dict)  # `?ordering=` field -> column
@@ -273,23 +275,19 @@ PLEX_MAPPINGS = Resource(
     search=(PropertyMapping.name,),
     ordering={"name": PropertyMapping.name, "pk": PropertyMapping.pm_uuid},
     default_ordering=("name",),
+    filter_clauses={
+        # Any of the values given.
+        "managed": lambda values: [or_(*(PropertyMapping.managed == v for v in values))],
+        "managed__isnull": lambda isnull: [
+            PropertyMapping.managed.is_(None) if isnull else PropertyMapping.managed.is_not(None)
+        ],
+    },
     unique={
         "managed": "Property Mapping with this Managed by authentik already exists.",
         "name": "Property Mapping with this name already exists.",
     },
     used_by=_mapping_used_by,
 )
-
-
-def managed_filter(managed: list[str] | None, managed_isnull: bool | None) -> list:
-    """The mapping list's `managed` (any of) and `managed__isnull` filters."""
-    clauses = []
-    if managed:
-        clauses.append(or_(*(PropertyMapping.managed == value for value in managed)))
-    if managed_isnull is not None:
-        column = PropertyMapping.managed
-        clauses.append(column.is_(None) if managed_isnull else column.is_not(None))
-    return clauses
 
 
 # -- user Plex source connections ------------------------------------------------------
@@ -330,6 +328,7 @@ CONNECTIONS = Resource(
     not_found="No UserPlexSourceConnection matches the given query.",
     pk=UserPlexSourceConnection.id,
     filters={"user": UserPlexSourceConnection.user_id},
+    filter_clauses={"source__slug": lambda slug: [PlexSource.slug == slug]},
     search=(UserPlexSourceConnection.identifier, User.username, PlexSource.slug),
     joins=(UserPlexSourceConnection.user, UserPlexSourceConnection.source),
     ordering={
@@ -345,11 +344,6 @@ CONNECTIONS = Resource(
     check_references=_check_connection_references,
     apply=_apply_connection,
 )
-
-
-def connection_source_slug(slug: str | None) -> list:
-    """The connection list's `source__slug` filter."""
-    return [] if not slug else [PlexSource.slug == slug]
 
 
 RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS)

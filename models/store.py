@@ -217,18 +217,17 @@ class Store(AccountsMixin, LoginsMixin):
         search: str | None,
         ordering: str | None,
         window: Callable[[int], tuple[int, int]],
-        clauses: tuple = (),
         visible: frozenset[str] | None = None,
         owner: int | None = None,
     ) -> tuple[int, list[dict]]:
-        """Count the matching objects (among the `visible` primary keys, unless None),
-        ask `window(count)` for (offset, limit), and return the count and that slice,
-        both from one snapshot."""
+        """Count the objects matching `filters` (the resource's, by name; an empty value
+        filters nothing) among the `visible` primary keys (unless None), ask
+        `window(count)` for (offset, limit), and return the count and that slice, both
+        from one snapshot."""
         with self._read() as session:
             query = select(resource.model)
             for relationship in resource.joins:
                 query = query.join(relationship)
-            query = query.where(*clauses)
             if visible is not None:
                 keys = [column_key(resource.pk, pk) for pk in visible]
                 keys = [key for key in keys if key is not None]
@@ -237,7 +236,11 @@ class Store(AccountsMixin, LoginsMixin):
                     seen = or_(seen, resource.owner == owner)
                 query = query.where(seen)
             unknown = {}
+            filters = {name: value for name, value in filters.items() if value not in (None, "")}
             for name, value in filters.items():
+                if name in resource.filter_clauses:
+                    query = query.where(*resource.filter_clauses[name](value))
+                    continue
                 column = resource.filters[name]
                 value = column_key(column, value)
                 if value is None:  # nothing can match (say, an id past the column's range)

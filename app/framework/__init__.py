@@ -61,11 +61,16 @@ from app.framework.operations import (  # noqa: E402  (after the version check)
     OrjsonJsonifier,
     middleware_stack,
 )
-from app.framework.validators import VALIDATED_BODY, validator_map  # noqa: E402
+from app.framework.validators import (  # noqa: E402
+    VALIDATED_BODY,
+    VALIDATED_QUERY,
+    validator_map,
+)
 
 __all__ = [
     "SECURITY_MAP",
     "VALIDATED_BODY",
+    "VALIDATED_QUERY",
     "AsyncApp",
     "OnceURIParser",
     "OrjsonJsonifier",

@@ -24,6 +24,8 @@ from app.validation import (
 
 VALIDATED_BODY = "validated_body"
 """Where BodyValidator leaves the body it checked, in the request's Connexion context."""
+VALIDATED_QUERY = "validated_query"
+"""Where QueryValidator leaves the query parameters it checked, typed, likewise."""
 
 
 class BodyValidator(JSONRequestBodyValidator):
@@ -91,9 +93,12 @@ class QueryValidator(ParameterValidator):
 
     def validate(self, scope):
         # Connexion's own builds a request object first; the query string is all this needs.
-        problems = self.query.problems(scope.get("query_string", b""))
+        values, problems = self.query.check(scope.get("query_string", b""))
         if problems:
             raise errors.invalid(problems)
+        scope.setdefault("extensions", {}).setdefault("connexion_context", {})[VALIDATED_QUERY] = (
+            values
+        )
 
 
 def validator_map() -> dict:

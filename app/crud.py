@@ -1,0 +1,98 @@
+"""The operations every resource of the API has, once: list, create, retrieve, update,
+partial update, destroy and used_by, each mapped onto the store. A handler module names
+its resource's operationIds after these (`handlers/`), with the operationId prefix that
+`app/permissions.py` maps to the resource."""
+
+import inspect
+from collections.abc import Callable
+
+from app.auth import current_identity, current_object, current_query, current_store
+from app.pagination import Paginator
+from app.permissions import OPERATION_RESOURCES, viewable_used_by, visible
+from models.store import Identity
+
+# Query parameters every list has; the others are the resource's filters.
+LIST_PARAMETERS = ("page", "page_size", "ordering", "search")
+
+
+def _as_stored(_identity: Identity, representation: dict) -> dict:
+    return representation
+
+
+class ResourceOperations:
+    """The handlers of one resource, whose URLs name an object by `key`. `shown` turns a
+    stored representation into what the caller may see of it. Each handler declares
+    the arguments Connexion is to pass it (the key, the body), as Connexion reads them
+    from its signature."""
+
+    def __init__(
+        self, prefix: str, key: str, shown: Callable[[Identity, dict], dict] = _as_stored
+    ) -> None:
+        self.resource = OPERATION_RESOURCES[prefix]
+        self.shown = shown
+        self.list = _taking(self._list)
+        self.create = _taking(self._create, "body")
+        self.retrieve = _taking(self._retrieve, key)
+        self.update = _taking(self._update, key, "body")
+        # Validation replays an absent PATCH body as `{}`.
+        self.partial_update = _taking(self._update, key, optional=("body",))
+        self.destroy = _taking(self._destroy, key)
+        self.used_by_list = _taking(self._used_by_list, key)
+
+    def _list(self):
+        query = current_query()
+        paginator = Paginator(query.get("page"), query.get("page_size"))
+        identity = current_identity()
+        _count, results = current_store().list_page(
+            self.resource,
+            filters={name: value for name, value in query.items() if name not in LIST_PARAMETERS},
+            search=query.get("search"),
+            ordering=query.get("ordering"),
+            window=paginator.window,
+            visible=visible(identity, self.resource),
+            owner=identity.user_id,
+        )
+        return paginator.envelope([self.shown(identity, r) for r in results]), 200
+
+    def _create(self, body):
+        return self.shown(current_identity(), current_store().create(self.resource, body)), 201
+
+    async def _retrieve(self, **_key):
+        # async: it reads only what the permission check found, so needs no worker thread.
+        return self.shown(current_identity(), current_object()), 200
+
+    def _update(self, body=None, **key):
+        stored = current_store().update(self.resource, _key_of(key), body)
+        return self.shown(current_identity(), stored), 200
+
+    def _destroy(self, **key):
+        current_store().delete(self.resource, _key_of(key))
+        return None, 204
+
+    def _used_by_list(self, **key):
+        entries = current_store().used_by(self.resource, _key_of(key))
+        return viewable_used_by(current_identity(), entries), 200
+
+
+def _key_of(path: dict) -> str:
+    (key,) = path.values()
+    return str(key)
+
+
+def _taking(method, *names: str, optional: tuple[str, ...] = ()):
+    """`method`, declaring that it takes exactly `names` (and `optional`) by keyword."""
+    if inspect.iscoroutinefunction(method):
+
+        async def handler(**arguments):
+            return await method(**arguments)
+    else:
+
+        def handler(**arguments):
+            return method(**arguments)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    handler.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, keyword) for name in names]
+        + [inspect.Parameter(name, keyword, default=None) for name in optional]
+    )
+    return handler
