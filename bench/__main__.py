@@ -12,15 +12,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, func, insert, select
 
 from models import migrate
 from models.sources import PlexSource
-from tests.server import free_port
+from tests.server import started_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16
@@ -87,28 +86,6 @@ def seed(url: str, count: int, start: int = 0) -> None:
     engine.dispose()
 
 
-def start(command: list[str], url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": url, "BOOTSTRAP_TOKEN": TOKEN, "HOST": "127.0.0.1",
-           "PORT": str(port), "LOG_LEVEL": "warning", "WORKERS": "1"}  # fmt: skip
-    process = subprocess.Popen(
-        [*PIN_SERVER, *command], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
-    )
-    for _ in range(300):
-        try:
-            headers = {"Authorization": f"Bearer {TOKEN}"}
-            if (
-                httpx.get(
-                    f"http://127.0.0.1:{port}/api/v3/sources/plex/s1/", headers=headers
-                ).status_code
-                == 200
-            ):
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{command} did not start")
-
-
 def wrk(url: str, script: str = "", seconds: int = SECONDS, expected: int = 200) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(STATUS_CHECK.replace("EXPECTED", str(expected)) + script)
@@ -172,16 +149,18 @@ SERVER_COMMANDS = {
 }  # fmt: skip
 
 
+class Servers(dict):
+    """Started servers' processes by name; each is stopped when `servers_stopped` ends."""
+
+    stack: ExitStack
+
+
 @contextmanager
-def servers_stopped() -> Iterator[dict[str, subprocess.Popen]]:
-    """A dict for started servers; each is stopped on the way out."""
-    servers: dict[str, subprocess.Popen] = {}
-    try:
+def servers_stopped() -> Iterator[Servers]:
+    with ExitStack() as stack:
+        servers = Servers()
+        servers.stack = stack
         yield servers
-    finally:
-        for server in servers.values():
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def prepare(
@@ -195,10 +174,12 @@ def prepare(
         url = database_url(folder, name)
         migrate.upgrade(url)
         seed(url, sources)
-        port = free_port()
-        command = [part.replace("{port}", str(port)) for part in SERVER_COMMANDS[app]]
-        servers[name] = start(command, url, port)
-        bases[name] = f"http://127.0.0.1:{port}/api/v3/sources/plex/"
+        server = started_server(
+            url, TOKEN, command=(*PIN_SERVER, *SERVER_COMMANDS[app]), migrate=False,
+            ready_path="/api/v3/sources/plex/s1/",
+        )  # fmt: skip
+        base, servers[name] = servers.stack.enter_context(server)
+        bases[name] = f"{base}/api/v3/sources/plex/"
     return bases
 
 

@@ -1,4 +1,6 @@
-"""A real server for tests that need one: `python -m app serve` on a free loopback port."""
+"""The one launcher of real servers, for tests and `make bench`: the production command
+(`python -m app serve`, or another command such as the bench's reference apps) on a
+free loopback port."""
 
 import os
 import socket
@@ -26,6 +28,9 @@ def running_server(database_url: str, token: str, flavour: str = "async", **opti
         yield base
 
 
+SERVE = (sys.executable, "-m", "app", "serve")
+
+
 @contextmanager
 def started_server(
     database_url: str,
@@ -35,8 +40,13 @@ def started_server(
     log_level: str = "warning",
     plex_api_url: str = "http://127.0.0.1:9",
     workers: int = 1,
+    *,
+    command: tuple[str, ...] = SERVE,
+    migrate: bool = True,
+    ready_path: str = "/api/v3/openapi.json",
 ):
-    """As running_server, yielding the base URL and the server's process."""
+    """As running_server, yielding the base URL and the server's process. `command` may
+    name `{port}`; the server is ready when `ready_path` answers 200 to the token."""
     port = free_port()
     env = {
         **os.environ,
@@ -51,9 +61,10 @@ def started_server(
         "PLEX_TIMEOUT": "5",
         "WORKERS": str(workers),
     }
-    subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
+    if migrate:
+        subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve"],
+        [part.replace("{port}", str(port)) for part in command],
         env=env,
         cwd=ROOT,
         stdout=log or subprocess.DEVNULL,
@@ -64,7 +75,8 @@ def started_server(
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base}/api/v3/openapi.json", timeout=1).raise_for_status()
+                headers = {"Authorization": f"Bearer {token}"}
+                httpx.get(base + ready_path, headers=headers, timeout=1).raise_for_status()
                 break
             except httpx.HTTPError:
                 if process.poll() is not None or time.monotonic() > deadline:
