@@ -1,4 +1,4 @@
-"""The Plex token health check (survey §7.5): every source's own token, asked of
+"""The Plex token health check (docs/behaviour.md §9): every source's own token, asked of
 plex.tv; a token it refuses, or a plex.tv that cannot answer, leaves a
 `configuration_error` event naming the source. Run it from cron (see README)."""
 

@@ -1,4 +1,4 @@
-"""Plex login (survey §7.2–7.4, CONTRACT "Plex behaviour"): from a Plex token to a
+"""Plex login (docs/behaviour.md §7): from a Plex token to a
 decision, with plex.tv asked what it knows and the store remembering the outcome."""
 
 from app import errors

@@ -1,4 +1,4 @@
-"""Who may do what: authentik's object permissions (survey §5), applied per operation.
+"""Who may do what: authentik's object permissions (docs/behaviour.md §4), applied per operation.
 
 Authorization runs with authentication, before the body is read, as in DRF: an unknown
 or invisible object is a 404 and a missing permission a 403 whatever the body says.
@@ -86,7 +86,7 @@ def viewable_used_by(identity: Identity, entries: list[dict]) -> list[dict]:
 
 def without_secrets(identity: Identity, source: dict) -> dict:
     """A Plex source as the caller may see it: `plex_token` only for those who may
-    change the source (CONTRACT)."""
+    change the source (docs/behaviour.md §4)."""
     if identity.has_perm(SOURCES.codename("change"), source["pk"]):
         return source
     return {key: value for key, value in source.items() if key != "plex_token"}

@@ -99,7 +99,7 @@ class PlexAPI:
 
 
 def servers_allowed(resources: list[dict], allowed_servers: list[str]) -> bool:
-    """The server check (CONTRACT): a resource is a server when `server` is one of the
+    """The server check (docs/behaviour.md §7): a resource is a server when `server` is one of the
     comma-separated values of `provides`; an empty allow-list accepts any server."""
     servers = [
         r.get("clientIdentifier")

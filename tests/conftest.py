@@ -1,23 +1,20 @@
 """Fixtures: real databases (a SQLite file and a fresh PostgreSQL database), the real
-app in both flavours, and clients that talk to it over ASGI."""
+app in both flavours, and clients that talk to it over ASGI. Shared helpers are in
+tests/helpers.py."""
 
 import os
 import uuid
 
 import psycopg
 import pytest
-import yaml
-from sqlalchemy import text
 
 from app.config import Settings
-from app.main import SPEC_PATH, create_app
+from app.main import create_app
 from models import migrate
-from models.base import Base
 from tests.fake_plex import FakePlex
+from tests.helpers import AUTH, TOKEN, empty_database
 from tests.server import running_server
 
-TOKEN = "test-bootstrap-key"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -99,13 +96,6 @@ def app_for(database_url, fake_plex_server):
         app.store.close()
 
 
-def empty_database(store):
-    with store.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-    store.ensure_bootstrap_token(TOKEN)
-
-
 @pytest.fixture
 def server(app_for, flavour, fake_plex):
     """The production command serving an emptied database of this run's kind, with
@@ -140,46 +130,3 @@ def api(app):
     """A client authenticated as the bootstrap superuser."""
     with app.test_client(base_url="http://testserver/api/v3", headers=AUTH) as client:
         yield client
-
-
-def spec_operations() -> dict[str, tuple[str, str]]:
-    """Every operation of openapi/openapi.yaml: operationId -> (METHOD, path)."""
-    spec = yaml.safe_load(SPEC_PATH.read_text())
-    return {
-        operation["operationId"]: (method.upper(), path)
-        for path, item in spec["paths"].items()
-        for method, operation in item.items()
-        if method != "parameters"
-    }
-
-
-def count_rows(store, table: str) -> int:
-    with store.engine.connect() as connection:
-        return connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
-
-
-def make_source(api, **fields) -> dict:
-    body = {"name": "Plex", "slug": "plex", "plex_token": "owner-token", **fields}
-    response = api.post("/sources/plex/", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def make_flow(api, **fields) -> dict:
-    body = {
-        "name": "Plex login",
-        "slug": "plex-login",
-        "title": "Log in with Plex",
-        "designation": "authentication",
-        **fields,
-    }
-    response = api.post("/flows/instances/", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def make_mapping(api, **fields) -> dict:
-    body = {"name": "Plex email", "expression": "return {'email': info['email']}", **fields}
-    response = api.post("/propertymappings/source/plex/", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()

@@ -1,5 +1,5 @@
 """A real HTTP server on loopback that plays plex.tv, with authentik's test fixtures
-(survey §8) and scripted failures."""
+(docs/behaviour.md §8) and scripted failures."""
 
 import json
 import threading

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import count_rows, make_source
+from tests.helpers import count_rows, make_source
 
 COMMAND = str(Path(sys.executable).parent / "plex-admin")
 COMMANDS = [

@@ -1,22 +1,14 @@
 """The app itself: the spec it serves, its docs, and both flavours answering alike."""
 
-import asyncio
-import contextvars
 import inspect
-import json
 import re
-import threading
 
-from connexion.uri_parsing import OpenAPIURIParser
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
-from starlette.testclient import TestClient
 
-from app.concurrency import in_worker_thread
 from app.config import Settings
-from app.framework.validators import QueryValidator
 from app.main import SPEC_PATH, create_app
-from tests.conftest import AUTH, TOKEN, empty_database, make_source, spec_operations
+from tests.helpers import AUTH, TOKEN, empty_database, spec_operations
 
 OPERATION_IDS = (
     {
@@ -81,28 +73,6 @@ def test_swagger_ui_is_served(anon):
     assert "swagger-ui" in response.text
 
 
-def test_docs_are_served_behind_a_root_path(app):
-    """app/framework/operations.py DocsMiddleware: a path that can be the docs' reaches their
-    router also when a proxy mounts the app under a prefix."""
-    with TestClient(app, root_path="/prefix") as client:
-        assert client.get("/prefix/api/v3/openapi.json").json()["openapi"] == "3.0.3"
-        assert "swagger-ui" in client.get("/prefix/api/v3/ui/").text
-        listed = client.get("/prefix/api/v3/sources/plex/", headers=AUTH)
-        assert listed.json()["pagination"]["count"] == 0
-
-
-def test_null_beside_all_of_is_accepted_where_nullable():
-    # Connexion 3.3 rejects it (#1284); icon_themed_urls is such a field.
-    from connexion.json_schema import Draft4ResponseValidator
-
-    from app.validation import ResponseSchemaValidator
-
-    schema = {"allOf": [{"type": "object"}], "nullable": True}
-    assert ResponseSchemaValidator(schema).is_valid(None)
-    assert not ResponseSchemaValidator({"allOf": [{"type": "object"}]}).is_valid(None)
-    assert not Draft4ResponseValidator(schema).is_valid(None)
-
-
 def _conversation(client) -> list[tuple[int, dict, bytes]]:
     """A fixed sequence of requests; what came back, with random values masked."""
     requests = [
@@ -142,7 +112,6 @@ def test_both_flavours_answer_byte_for_byte_alike(database_url):
 
 
 def test_every_operation_has_a_handler_and_every_handler_an_operation():
-    import inspect
 
     import handlers
 
@@ -152,110 +121,8 @@ def test_every_operation_has_a_handler_and_every_handler_an_operation():
         for module in (handlers.flows_instances, handlers.propertymappings_source_plex,
                        handlers.sources_plex, handlers.sources_user_connections_plex)
         for name, function in inspect.getmembers(module, inspect.isfunction)
-        if function.__module__ == module.__name__ and not name.startswith("_")
+        # A module's handlers are named after it (the operationId prefix).
+        if name.startswith(module.__name__.removeprefix("handlers.") + "_")
     }  # fmt: skip
     assert all(callable(getattr(handlers, operation, None)) for operation in operations)
     assert defined == operations
-
-
-def test_connexion_reads_no_signature_after_the_first_request(api, flavour, monkeypatch):
-    """app/framework/operations.py: Connexion's per-operation set-up (handler decorators, token
-    function signature) is built once, not on every request (async flavour)."""
-    source = make_source(api)
-    for _ in range(2):  # the first requests build what each operation needs
-        assert api.get(f"/sources/plex/{source['slug']}/").status_code == 200
-        assert api.get("/sources/plex/?search=x").status_code == 200
-        assert api.patch(f"/sources/plex/{source['slug']}/", json={"name": "m"}).status_code == 200
-    read = []
-    signature = inspect.signature
-    monkeypatch.setattr(inspect, "signature", lambda f, **kw: read.append(f) or signature(f, **kw))
-
-    assert api.get(f"/sources/plex/{source['slug']}/").status_code == 200
-    assert api.get("/sources/plex/?search=x").status_code == 200
-    assert api.patch(f"/sources/plex/{source['slug']}/", json={"name": "n"}).status_code == 200
-
-    expected = [] if flavour == "async" else read  # Flask's chain is Connexion's own
-    assert read == expected
-
-
-def test_request_set_up_is_built_once_per_operation(api, flavour, monkeypatch):
-    """app/framework/operations.py: after an operation's first request, no URI parser, parameter
-    validator or list of parameter schemas is built for it, and a body is parsed once,
-    by its check (async flavour; Flask's handler arguments are Connexion's own)."""
-    for _ in range(2):  # the first requests build what each operation needs
-        make_source(api, slug=f"warm-{_}")
-        assert api.get(f"/sources/plex/warm-{_}/").status_code == 200
-        assert api.get("/sources/plex/?search=x").status_code == 200
-    built, parsed = [], []
-    parser_init, validator_init = OpenAPIURIParser.__init__, QueryValidator.__init__
-    loads = json.loads
-    monkeypatch.setattr(
-        OpenAPIURIParser,
-        "__init__",
-        lambda *a, **kw: built.append("parser") or parser_init(*a, **kw),
-    )
-    monkeypatch.setattr(
-        QueryValidator,
-        "__init__",
-        lambda *a, **kw: built.append("validator") or validator_init(*a, **kw),
-    )
-    monkeypatch.setattr(json, "loads", lambda s, **kw: parsed.append(s) or loads(s, **kw))
-    schemas = OpenAPIURIParser.param_schemas.fget
-    monkeypatch.setattr(
-        OpenAPIURIParser,
-        "param_schemas",
-        property(lambda parser: built.append("schemas") or schemas(parser)),
-    )
-
-    source = make_source(api, slug="counted-slug")
-    assert api.get(f"/sources/plex/{source['slug']}/").json()["pk"] == source["pk"]
-    assert api.get("/sources/plex/?search=counted").json()["pagination"]["count"] == 1
-    assert api.get("/sources/plex/?page_size=5&ordering=slug").status_code == 200
-
-    texts = [s if isinstance(s, str) else s.decode() for s in parsed]
-    # The request's body names the slug; answers (also parsed, by the test client and
-    # the response check) carry a pk as well.
-    body_parses = [text for text in texts if "counted-slug" in text and '"pk"' not in text]
-    if flavour == "async":
-        assert built == []
-        assert len(body_parses) == 1
-    else:
-        assert "validator" not in built
-        assert len(body_parses) == 2  # the check's, then Flask's own
-
-
-def test_a_worker_thread_call_suspends_the_request_once():
-    """app/concurrency.py: blocking work runs in another thread, sees the caller's context
-    (Connexion's request context is read there), and suspends the awaiting request once
-    (Starlette's run_in_threadpool suspends it three times, and every suspension resumes
-    the whole middleware stack)."""
-    request_value = contextvars.ContextVar("request_value")
-
-    def blocking(suffix):
-        return request_value.get() + suffix, threading.get_ident()
-
-    class Suspensions:
-        """Awaits `awaitable`, counting the times it gives the event loop back."""
-
-        def __init__(self, awaitable):
-            self.awaitable, self.count = awaitable, 0
-
-        def __await__(self):
-            steps, sent = self.awaitable.__await__(), None
-            while True:
-                try:
-                    yielded = steps.send(sent)
-                except StopIteration as done:
-                    return done.value
-                self.count += 1
-                sent = yield yielded
-
-    async def request():
-        request_value.set("from the request")
-        counted = Suspensions(in_worker_thread(blocking, ", in a worker"))
-        return await counted, counted.count, threading.get_ident()
-
-    (value, worker), suspensions, loop_thread = asyncio.run(request())
-    assert value == "from the request, in a worker"
-    assert worker != loop_thread
-    assert suspensions == 1

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from models.identity import Token, User
 from models.store import BOOTSTRAP_TOKEN_IDENTIFIER
-from tests.conftest import TOKEN, count_rows
+from tests.helpers import TOKEN, count_rows
 from tests.server import running_server
 
 

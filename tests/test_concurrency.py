@@ -1,63 +1,44 @@
-"""Concurrent writers against the real server: nothing lost, nothing corrupted."""
+"""app/concurrency.py: blocking work off the event loop."""
 
+import asyncio
+import contextvars
 import threading
-from collections import Counter
 
-import httpx
-
-from tests.conftest import AUTH, count_rows
-
-CLIENTS = 20
+from app.concurrency import in_worker_thread
 
 
-def _all_at_once(work) -> list:
-    """Run `work(i)` on CLIENTS threads released together; return their results."""
-    barrier = threading.Barrier(CLIENTS)
-    results = [None] * CLIENTS
+def test_a_worker_thread_call_suspends_the_request_once():
+    """app/concurrency.py: blocking work runs in another thread, sees the caller's context
+    (Connexion's request context is read there), and suspends the awaiting request once
+    (Starlette's run_in_threadpool suspends it three times, and every suspension resumes
+    the whole middleware stack)."""
+    request_value = contextvars.ContextVar("request_value")
 
-    def run(index):
-        barrier.wait()
-        results[index] = work(index)
+    def blocking(suffix):
+        return request_value.get() + suffix, threading.get_ident()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    class Suspensions:
+        """Awaits `awaitable`, counting the times it gives the event loop back."""
 
+        def __init__(self, awaitable):
+            self.awaitable, self.count = awaitable, 0
 
-def test_racing_creates_of_one_slug(server, store):
-    url = f"{server}/api/v3/sources/plex/"
+        def __await__(self):
+            steps, sent = self.awaitable.__await__(), None
+            while True:
+                try:
+                    yielded = steps.send(sent)
+                except StopIteration as done:
+                    return done.value
+                self.count += 1
+                sent = yield yielded
 
-    def create(index):
-        body = {"name": f"racer {index}", "slug": "contested", "plex_token": "t"}
-        return httpx.post(url, json=body, headers=AUTH, timeout=30)
+    async def request():
+        request_value.set("from the request")
+        counted = Suspensions(in_worker_thread(blocking, ", in a worker"))
+        return await counted, counted.count, threading.get_ident()
 
-    responses = _all_at_once(create)
-
-    assert Counter(r.status_code for r in responses) == {201: 1, 400: CLIENTS - 1}
-    for response in responses:
-        if response.status_code == 400:
-            assert response.json() == {"slug": ["source with this slug already exists."]}
-    assert count_rows(store, "plex_source") == 1
-
-
-def test_concurrent_writers_lose_nothing(server, store):
-    base = f"{server}/api/v3/sources/plex/"
-
-    def create_then_patch(index):
-        with httpx.Client(headers=AUTH, timeout=30) as client:
-            body = {"name": f"writer {index}", "slug": f"w{index}", "plex_token": "t"}
-            created = client.post(base, json=body)
-            patched = client.patch(f"{base}w{index}/", json={"allowed_servers": [str(index)]})
-            return created.status_code, patched.status_code
-
-    results = _all_at_once(create_then_patch)
-
-    assert results == [(201, 200)] * CLIENTS
-    assert count_rows(store, "plex_source") == CLIENTS
-    listed = httpx.get(f"{base}?page_size=100", headers=AUTH).json()["results"]
-    assert sorted((s["slug"], s["allowed_servers"]) for s in listed) == sorted(
-        (f"w{i}", [str(i)]) for i in range(CLIENTS)
-    )
+    (value, worker), suspensions, loop_thread = asyncio.run(request())
+    assert value == "from the request, in a worker"
+    assert worker != loop_thread
+    assert suspensions == 1

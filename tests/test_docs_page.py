@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import TOKEN, spec_operations
+from tests.helpers import TOKEN, spec_operations
 
 CHROMIUM = shutil.which("chromium")
 # Without a network, Chromium's own background traffic only slows it down.

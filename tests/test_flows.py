@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import count_rows, make_flow
+from tests.helpers import count_rows, make_flow
 
 FLOW_KEYS = [
     "pk", "policybindingmodel_ptr_id", "name", "slug", "title", "designation", "background",

@@ -2,12 +2,15 @@
 
 import importlib
 import inspect
+import json
 import re
 import subprocess
 import sys
 from importlib.metadata import version
 
 import pytest
+from connexion.uri_parsing import OpenAPIURIParser
+from starlette.testclient import TestClient
 
 from app.framework import (
     PRIVATE_NAMES,
@@ -15,6 +18,8 @@ from app.framework import (
     UnsupportedConnexion,
     check_connexion_version,
 )
+from app.framework.validators import QueryValidator
+from tests.helpers import AUTH, make_source
 
 
 def test_the_installed_connexion_is_the_supported_series():
@@ -69,3 +74,79 @@ def test_every_private_name_the_fence_uses_still_exists(where):
         for base in found.__mro__
         if base.__module__.split(".")[0] in ("connexion", "werkzeug")
     ), f"{module_name}.{attribute_path} is gone"
+
+
+def test_docs_are_served_behind_a_root_path(app):
+    """app/framework/operations.py DocsMiddleware: a path that can be the docs' reaches their
+    router also when a proxy mounts the app under a prefix."""
+    with TestClient(app, root_path="/prefix") as client:
+        assert client.get("/prefix/api/v3/openapi.json").json()["openapi"] == "3.0.3"
+        assert "swagger-ui" in client.get("/prefix/api/v3/ui/").text
+        listed = client.get("/prefix/api/v3/sources/plex/", headers=AUTH)
+        assert listed.json()["pagination"]["count"] == 0
+
+
+def test_connexion_reads_no_signature_after_the_first_request(api, flavour, monkeypatch):
+    """app/framework/operations.py: Connexion's per-operation set-up (handler decorators, token
+    function signature) is built once, not on every request (async flavour)."""
+    source = make_source(api)
+    for _ in range(2):  # the first requests build what each operation needs
+        assert api.get(f"/sources/plex/{source['slug']}/").status_code == 200
+        assert api.get("/sources/plex/?search=x").status_code == 200
+        assert api.patch(f"/sources/plex/{source['slug']}/", json={"name": "m"}).status_code == 200
+    read = []
+    signature = inspect.signature
+    monkeypatch.setattr(inspect, "signature", lambda f, **kw: read.append(f) or signature(f, **kw))
+
+    assert api.get(f"/sources/plex/{source['slug']}/").status_code == 200
+    assert api.get("/sources/plex/?search=x").status_code == 200
+    assert api.patch(f"/sources/plex/{source['slug']}/", json={"name": "n"}).status_code == 200
+
+    expected = [] if flavour == "async" else read  # Flask's chain is Connexion's own
+    assert read == expected
+
+
+def test_request_set_up_is_built_once_per_operation(api, flavour, monkeypatch):
+    """app/framework/operations.py: after an operation's first request, no URI parser, parameter
+    validator or list of parameter schemas is built for it, and a body is parsed once,
+    by its check (async flavour; Flask's handler arguments are Connexion's own)."""
+    for _ in range(2):  # the first requests build what each operation needs
+        make_source(api, slug=f"warm-{_}")
+        assert api.get(f"/sources/plex/warm-{_}/").status_code == 200
+        assert api.get("/sources/plex/?search=x").status_code == 200
+    built, parsed = [], []
+    parser_init, validator_init = OpenAPIURIParser.__init__, QueryValidator.__init__
+    loads = json.loads
+    monkeypatch.setattr(
+        OpenAPIURIParser,
+        "__init__",
+        lambda *a, **kw: built.append("parser") or parser_init(*a, **kw),
+    )
+    monkeypatch.setattr(
+        QueryValidator,
+        "__init__",
+        lambda *a, **kw: built.append("validator") or validator_init(*a, **kw),
+    )
+    monkeypatch.setattr(json, "loads", lambda s, **kw: parsed.append(s) or loads(s, **kw))
+    schemas = OpenAPIURIParser.param_schemas.fget
+    monkeypatch.setattr(
+        OpenAPIURIParser,
+        "param_schemas",
+        property(lambda parser: built.append("schemas") or schemas(parser)),
+    )
+
+    source = make_source(api, slug="counted-slug")
+    assert api.get(f"/sources/plex/{source['slug']}/").json()["pk"] == source["pk"]
+    assert api.get("/sources/plex/?search=counted").json()["pagination"]["count"] == 1
+    assert api.get("/sources/plex/?page_size=5&ordering=slug").status_code == 200
+
+    texts = [s if isinstance(s, str) else s.decode() for s in parsed]
+    # The request's body names the slug; answers (also parsed, by the test client and
+    # the response check) carry a pk as well.
+    body_parses = [text for text in texts if "counted-slug" in text and '"pk"' not in text]
+    if flavour == "async":
+        assert built == []
+        assert len(body_parses) == 1
+    else:
+        assert "validator" not in built
+        assert len(body_parses) == 2  # the check's, then Flask's own

@@ -4,7 +4,7 @@ Each is DRF-shaped `{"detail": ...}` JSON, never problem+json, never a 500."""
 import pytest
 
 from app.validation import MAX_BODY_BYTES
-from tests.conftest import count_rows, make_source
+from tests.helpers import count_rows, make_source
 
 JSON = {"Content-Type": "application/json"}
 OPERATIONS = [

@@ -7,7 +7,7 @@ import pytest
 from models import migrate
 from models.resources import SOURCES
 from models.store import Store
-from tests.conftest import make_source
+from tests.helpers import make_source
 
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 

@@ -1,11 +1,11 @@
-"""authentik's permission rules (survey §5) with real identities: a superuser, a user
+"""authentik's permission rules (docs/behaviour.md §4) with real identities: a superuser, a user
 who may view one source, one who may view and change it, one who may only add, and one
 who may do nothing."""
 
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import count_rows, make_flow, make_source
+from tests.helpers import count_rows, make_flow, make_source
 
 SOURCE = "authentik_sources_plex.{}_plexsource"
 DENIED = {"detail": "You do not have permission to perform this action."}

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import TOKEN, count_rows, make_flow, make_source
 from tests.fake_plex import OWNER_ID, RESOURCES
+from tests.helpers import TOKEN, count_rows, make_flow, make_source
 
 USER_ID = OWNER_ID + 1
 REDEEM = "/sources/plex/redeem_token/?slug=plex"
@@ -272,7 +272,7 @@ def test_simultaneous_links_leave_one_connection(server, plex, store):
 
     import httpx
 
-    from tests.conftest import AUTH
+    from tests.helpers import AUTH
 
     barrier, statuses = threading.Barrier(10), []  # the `plex` fixture made the source
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import count_rows, make_mapping
+from tests.helpers import count_rows, make_mapping
 
 MAPPING_KEYS = [
     "pk", "managed", "name", "expression", "component", "verbose_name",

@@ -3,7 +3,7 @@ used_by in every direction."""
 
 import uuid
 
-from tests.conftest import count_rows, make_flow, make_mapping, make_source
+from tests.helpers import count_rows, make_flow, make_mapping, make_source
 
 
 def test_source_with_real_flows_and_mappings(api):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import TOKEN
 from tests.contract import schemathesis_command
+from tests.helpers import TOKEN
 
 
 def _stateful_sources_created(report_dir: Path) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from authentik_client import (
     SourcesApi,
 )
 
-from tests.conftest import TOKEN, spec_operations
+from tests.helpers import TOKEN, spec_operations
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TOKEN
 from tests.fake_plex import OWNER_ID, RESOURCES
+from tests.helpers import TOKEN
 from tests.server import started_server
 
 OWNER_TOKEN = "owner-secret-4f9c1e0b"

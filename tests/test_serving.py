@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from app.main import create_served_app
-from tests.conftest import AUTH, TOKEN, count_rows, make_source
+from tests.helpers import AUTH, TOKEN, count_rows, make_source
 from tests.server import started_server
 from tests.test_concurrency import CLIENTS, _all_at_once
 

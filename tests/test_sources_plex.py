@@ -6,7 +6,7 @@ import uuid
 from sqlalchemy import insert
 
 from models.sources import PropertyMapping, user_property_mappings
-from tests.conftest import count_rows, make_source
+from tests.helpers import count_rows, make_source
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from app.admin import main as plex_admin
-from tests.conftest import count_rows, make_source
+from tests.helpers import count_rows, make_source
 
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 

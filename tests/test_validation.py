@@ -1,4 +1,4 @@
-"""Every validation message the survey lists (§3.2) and CONTRACT keeps, exactly."""
+"""Every validation message, exactly as docs/behaviour.md §2 lists it."""
 
 import json
 
@@ -8,7 +8,7 @@ import yaml
 from app.config import Settings
 from app.main import SPEC_PATH, create_app
 from models import migrate
-from tests.conftest import AUTH, TOKEN, count_rows, make_source
+from tests.helpers import AUTH, TOKEN, count_rows, make_source
 
 VALID = {"name": "n", "slug": "s", "plex_token": "t"}
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
@@ -31,7 +31,7 @@ SLUG_MESSAGE = 'Enter a valid "slug" consisting of letters, numbers, underscores
         ({"name": ["x"]}, {"name": ["Not a valid string."]}),
         ({"name": {"a": 1}}, {"name": ["Not a valid string."]}),
         ({"client_id": True}, {"client_id": ["Not a valid string."]}),
-        # Strict typing (CONTRACT): no coercion of numbers to strings.
+        # Strict typing (docs/behaviour.md §1): no coercion of numbers to strings.
         ({"client_id": 5}, {"client_id": ["Not a valid string."]}),
         ({"enabled": "maybe"}, {"enabled": ["Must be a valid boolean."]}),
         ({"allow_friends": 2}, {"allow_friends": ["Must be a valid boolean."]}),
@@ -302,3 +302,15 @@ def test_a_bound_added_to_the_spec_alone_is_enforced(tmp_path, flavour):
             "name": ["Ensure this value has at most 3 characters (it has 4)."]
         }
     app.store.close()
+
+
+def test_null_beside_all_of_is_accepted_where_nullable():
+    # Connexion 3.3 rejects it (#1284); icon_themed_urls is such a field.
+    from connexion.json_schema import Draft4ResponseValidator
+
+    from app.validation import ResponseSchemaValidator
+
+    schema = {"allOf": [{"type": "object"}], "nullable": True}
+    assert ResponseSchemaValidator(schema).is_valid(None)
+    assert not ResponseSchemaValidator({"allOf": [{"type": "object"}]}).is_valid(None)
+    assert not Draft4ResponseValidator(schema).is_valid(None)

@@ -3,8 +3,8 @@ alone is blank, and surrounding whitespace is not stored. On every request body.
 
 import pytest
 
-from tests.conftest import make_flow, make_mapping, make_source
 from tests.fake_plex import OWNER_ID, RESOURCES
+from tests.helpers import make_flow, make_mapping, make_source
 
 BLANK = ["This field may not be blank."]
 SOURCE = {"name": "n", "slug": "s", "plex_token": "t"}
