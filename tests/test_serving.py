@@ -13,7 +13,7 @@ import httpx
 from app.main import create_served_app
 from tests.helpers import AUTH, TOKEN, count_rows, make_source
 from tests.server import started_server
-from tests.test_concurrency import CLIENTS, _all_at_once
+from tests.test_concurrent_writes import CLIENTS, _all_at_once
 
 
 def _workers(process) -> list[int]:
