@@ -7,8 +7,9 @@ words each failure as DRF (or django-filter, for query parameters) would
 (docs/behaviour.md §2). What a schema cannot say is a named `format` or an `x-`
 keyword in the YAML, listed here:
 
-- `format: slug`: a slug (its `pattern`), reported with DRF's slug message;
-- `format: file-name`: authentik's rule for stored file names (`icon`, `background`);
+- `x-format: slug`: a slug (its `pattern`), reported with DRF's slug message;
+- `x-format: file-name`: authentik's rule for stored file names (`icon`, `background`)
+  (`x-format` is `format` for formats of our own, which client generators need not know);
 - `x-null-characters: dropped` on a query parameter: NUL characters are removed (as
   from a search) rather than refused;
 - `x-references: <Model>` on a query parameter: the value names another object, so a
@@ -101,8 +102,16 @@ def _ecma_pattern(validator, pattern, instance, schema):
 
 
 _nullable_all_of = allow_nullable(Draft4Validator.VALIDATORS["allOf"])
+
+
+def _our_format(validator, name, instance, schema):
+    """`x-format`: one of our own formats, checked as `format` checks the standard ones."""
+    yield from Draft4Validator.VALIDATORS["format"](validator, name, instance, schema)
+
+
 RequestSchemaValidator = extend(
-    Draft4RequestValidator, {"allOf": _nullable_all_of, "pattern": _ecma_pattern}
+    Draft4RequestValidator,
+    {"allOf": _nullable_all_of, "pattern": _ecma_pattern, "x-format": _our_format},
 )
 ResponseSchemaValidator = extend(Draft4ResponseValidator, {"allOf": _nullable_all_of})
 
@@ -166,6 +175,7 @@ def _type_message(expected: str, value: t.Any, schema: dict) -> str:
 def _message(error) -> str:
     """DRF's words for one jsonschema error in a body."""
     keyword, limit, value = error.validator, error.validator_value, error.instance
+    keyword = "format" if keyword == "x-format" else keyword
     if keyword == "type":
         return _type_message(limit, value, error.schema)
     if keyword == "minLength":
@@ -175,9 +185,8 @@ def _message(error) -> str:
     if keyword == "maxItems":
         return errors.MAX_ITEMS.format(limit=limit)
     if keyword == "pattern" or (keyword == "format" and limit == "slug"):
-        return (
-            errors.INVALID_SLUG if error.schema.get("format") == "slug" else errors.PATTERN_MISMATCH
-        )
+        slug = error.schema.get("x-format") == "slug"
+        return errors.INVALID_SLUG if slug else errors.PATTERN_MISMATCH
     if keyword == "enum":
         return errors.INVALID_CHOICE.format(value=value)
     if keyword == "format" and limit == "uuid":
