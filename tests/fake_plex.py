@@ -59,6 +59,8 @@ class FakePlex:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps connections alive, as plex.tv does
+
             def log_message(self, *args):
                 pass
 
@@ -67,7 +69,12 @@ class FakePlex:
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 token = self.headers.get("X-Plex-Token", "")
                 name = url.path.removeprefix("/api/v2/")
-                request = {"path": url.path, "query": query, "headers": dict(self.headers)}
+                request = {
+                    "path": url.path,
+                    "query": query,
+                    "headers": dict(self.headers),
+                    "client_port": self.client_address[1],
+                }
                 fake.requests.append(request)
                 failure = fake.failures.get((token, name))
                 if failure == "hang":
@@ -92,6 +99,9 @@ class FakePlex:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up waiting (a hang)
 
         return Handler

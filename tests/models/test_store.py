@@ -1,0 +1,112 @@
+"""models/store.py: reads and writes as the API uses them, refusals as store errors."""
+
+import pytest
+
+from models.errors import Invalid, NotFound
+from models.resources import FLOWS, SOURCES
+from models.store import normalise_url, search_terms
+
+SOURCE = {"name": "Plex", "slug": "plex", "plex_token": "t"}
+
+
+def whole(count: int) -> tuple[int, int]:
+    return 0, 100
+
+
+def test_create_then_find_and_list(store):
+    created = store.create(SOURCES, SOURCE)
+    found = store.find(SOURCES, "plex", represent=True)
+    assert found.pk == created["pk"] and found.representation == created
+    count, rows = store.list_page(SOURCES, filters={}, search=None, ordering=None, window=whole)
+    assert (count, [row["slug"] for row in rows]) == (1, ["plex"])
+
+
+def test_a_taken_slug_is_invalid_and_changes_nothing(store):
+    store.create(SOURCES, SOURCE)
+    with pytest.raises(Invalid) as refused:
+        store.create(SOURCES, {**SOURCE, "name": "Other"})
+    assert refused.value.problems == {"slug": ["source with this slug already exists."]}
+    assert store.find(SOURCES, "plex", represent=True).representation["name"] == "Plex"
+
+
+def test_a_missing_reference_is_invalid(store):
+    missing = "00000000-0000-0000-0000-000000000001"
+    with pytest.raises(Invalid) as refused:
+        store.create(SOURCES, {**SOURCE, "authentication_flow": missing})
+    assert refused.value.problems == {
+        "authentication_flow": [f'Invalid pk "{missing}" - object does not exist.']
+    }
+
+
+@pytest.mark.parametrize("key", ["nothing", "x" * 300, "a\x00b"])
+def test_an_unknown_key_is_not_found(store, key):
+    assert store.find(SOURCES, key) is None
+    with pytest.raises(NotFound) as missing:
+        store.update(SOURCES, key, {"name": "x"})
+    assert missing.value.message == "No PlexSource matches the given query."
+    with pytest.raises(NotFound):
+        store.delete(SOURCES, key)
+
+
+def test_list_filters_search_ordering_and_window(store):
+    for slug, name in (("b", "Beta"), ("a", "Alpha"), ("c", "Gamma")):
+        store.create(SOURCES, {**SOURCE, "slug": slug, "name": name})
+    count, rows = store.list_page(
+        SOURCES, filters={"enabled": True}, search="a", ordering="-slug",
+        window=lambda count: (1, 1),
+    )  # fmt: skip
+    assert count == 3  # every name has an "a"
+    assert [row["slug"] for row in rows] == ["b"]  # c, b, a: the second
+
+
+def test_a_filter_naming_an_unknown_flow_is_invalid(store):
+    missing = "00000000-0000-0000-0000-000000000002"
+    with pytest.raises(Invalid) as refused:
+        store.list_page(
+            SOURCES, filters={"authentication_flow": missing}, search=None, ordering=None,
+            window=whole,
+        )  # fmt: skip
+    assert refused.value.problems == {
+        "authentication_flow": [
+            "Select a valid choice. That choice is not one of the available choices."
+        ]
+    }
+
+
+def test_empty_filter_values_filter_nothing(store):
+    store.create(FLOWS, {"name": "f", "slug": "f", "title": "t", "designation": "enrollment"})
+    count, _rows = store.list_page(
+        FLOWS, filters={"name": "", "slug": None}, search=None, ordering=None, window=whole
+    )
+    assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("search", "terms"),
+    [
+        ("a b", ["a", "b"]),
+        ("a,b", ["a", "b"]),
+        ('"a b" c', ["a b", "c"]),
+        ("a\x00b", ["ab"]),
+        ("  ", []),
+        (None, []),
+    ],
+)
+def test_search_terms_split_as_drf_does(search, terms):
+    assert search_terms(search) == terms
+
+
+def test_postgres_urls_get_the_psycopg_driver():
+    assert normalise_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_url("sqlite:///x.sqlite3") == "sqlite:///x.sqlite3"
+
+
+def test_identity_for_token(store):
+    store.create_user("alice")
+    key = store.create_token("alice-key", "alice")
+    identity = store.identity_for_token(key)
+    assert (identity.username, identity.is_superuser) == ("alice", False)
+    assert store.identity_for_token(key + "x") is None
+    store.set_user_active("alice", False)
+    assert store.identity_for_token(key) is None
