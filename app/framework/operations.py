@@ -14,6 +14,19 @@ where Connexion takes them (the app's API class, its middleware stack, `security
 parameters, headers and body still goes through Connexion's functions, or, for the
 usual cases (a plain string path parameter, a checked JSON body, an object answered as
 JSON), gives what they would give.
+
+Where a method repeats Connexion's own code instead of calling it, `make profile` showed
+that code's cost on every request (docs/performance.md has the runs); one line each:
+- OnceParameterDecorator.__call__: Connexion's `prep_kwargs`, which re-read the
+  handler's signature and re-sorted the parameters per request;
+- OnceResponseDecorator.build_framework_response: the common (body, status) answer,
+  which Connexion sent through its generic inference;
+- OnceDecorator.__call__ / OnceSecurityOperation.__call__: request objects made without
+  the context proxies and the failed `hasattr` in ConnexionRequest.__init__;
+- OnceRequestValidationOperation.extract_content_type: Connexion's, less a typing
+  construct rebuilt per call;
+- BearerHandler: the bearer check as one function instead of three nested wrappers
+  reading the token function's signature twice.
 """
 
 import asyncio
