@@ -31,6 +31,13 @@ def main() -> None:
             workers=settings.workers,
             # Requests in flight get this long to finish on SIGTERM before workers stop.
             timeout_graceful_shutdown=30,
+            # Past this many connections and requests in a worker, new requests get 503.
+            limit_concurrency=settings.limit_concurrency,
+            # An idle kept-alive connection is closed after this many seconds.
+            timeout_keep_alive=settings.keep_alive_timeout,
+            # The caller's address is decided by TRUSTED_PROXIES (app/throttle.py), not by
+            # uvicorn's own reading of X-Forwarded-For.
+            proxy_headers=False,
         )
 
 

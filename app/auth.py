@@ -8,6 +8,7 @@ from app import errors
 from app.concurrency import in_worker_thread
 from app.framework import VALIDATED_QUERY
 from app.permissions import authorize
+from app.plex import PlexTV
 from models.store import Identity, Store, StoredObject
 
 
@@ -58,14 +59,19 @@ def current_object() -> dict:
     return context.context["token_info"]["object"].representation
 
 
-def current_settings():
-    """The configuration of the app serving this request."""
-    return context.context["settings"]
+def current_plex() -> PlexTV:
+    """plex.tv, as the app serving this request reaches it."""
+    return context.context["plex"]
 
 
 def current_identity_or_none() -> Identity | None:
     """The caller, or None for an anonymous request where the operation allows one."""
-    token_info = context.context.get("token_info")
+    return identity_in(context.context)
+
+
+def identity_in(request_context: dict) -> Identity | None:
+    """The caller the security check found, from a request's Connexion context."""
+    token_info = request_context.get("token_info")
     return token_info.get("identity") if isinstance(token_info, dict) else None
 
 

@@ -33,6 +33,7 @@ FILTER_INVALID_UUID = "Enter a valid UUID."
 FILTER_INVALID_CHOICE = "Select a valid choice. {value} is not one of the available choices."
 FILTER_MAX_LENGTH = "Ensure this value has at most {limit} characters (it has {length})."
 FILTER_INVALID_VALUE = "Enter a valid value."
+FILTER_MAX_TERMS = "Ensure this value has at most {limit} search terms (it has {count})."
 
 # Everything else.
 NOT_AUTHENTICATED = "Authentication credentials were not provided."

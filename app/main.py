@@ -20,7 +20,10 @@ from connexion.resolver import RelativeResolver
 from starlette.exceptions import HTTPException
 
 from app import errors, framework
+from app.auth import identity_in
 from app.config import Settings
+from app.plex import PlexTV
+from app.throttle import RateThrottle, client_address, throttled_message
 from app.validation import CompiledPath
 from models.errors import StoreError
 from models.store import Store
@@ -39,12 +42,13 @@ class RoutedRequestMiddleware:
       the body's schema is not (`APPLICATION/JSON` went unvalidated);
     - whether the path's values fit the operation's path parameters is noted, for the
       permission check to answer 404 to those that do not (after authentication);
-    - the app's store and settings are handed to the security function and handlers."""
+    - the app's store and plex.tv client are handed to the security function and
+      handlers."""
 
-    def __init__(self, app, store: Store, settings: Settings, paths: dict[str, CompiledPath]):
+    def __init__(self, app, store: Store, plex: PlexTV, paths: dict[str, CompiledPath]):
         self.app = app
         self.store = store
-        self.settings = settings
+        self.plex = plex
         self.paths = paths
 
     async def __call__(self, scope, receive, send):
@@ -55,7 +59,7 @@ class RoutedRequestMiddleware:
                 raise HTTPException(404)
             context = extensions.setdefault("connexion_context", {})
             context["store"] = self.store
-            context["settings"] = self.settings
+            context["plex"] = self.plex
             path = self.paths.get(operation_id.rpartition(".")[2])
             context["path_fits"] = path is None or path.fits(scope.get("path_params", {}))
             scope["headers"] = _media_type_lowered(scope["headers"])
@@ -73,6 +77,26 @@ class RejectedCredentialsMiddleware:
         context = scope.get("extensions", {}).get("connexion_context", {})
         if scope["type"] == "http" and context.get("credentials_rejected"):
             raise errors.detail(403, errors.TOKEN_INVALID)
+        await self.app(scope, receive, send)
+
+
+class AnonymousThrottleMiddleware:
+    """After the security checks: an anonymous call (only operations that allow one get
+    this far without credentials) counts against its address's rate; past it, 429."""
+
+    def __init__(self, app, throttle: RateThrottle, trusted_proxies: int):
+        self.app = app
+        self.throttle = throttle
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            context = scope.get("extensions", {}).get("connexion_context", {})
+            if identity_in(context) is None:
+                wait = self.throttle.wait(client_address(scope, self.trusted_proxies))
+                if wait is not None:
+                    message, seconds = throttled_message(wait)
+                    raise errors.detail(429, message, {"Retry-After": str(seconds)})
         await self.app(scope, receive, send)
 
 
@@ -166,15 +190,23 @@ def create_app(
     *,
     validate_responses: bool = False,
     spec_path: Path = SPEC_PATH,
+    served: bool = False,
 ) -> ConnexionMiddleware:
     """Build the app from the spec at `spec_path`. `validate_responses` checks every
-    answer against the spec (tests)."""
+    answer against the spec (tests). `served`: run by the server for the process's
+    life, on one event loop (connections to plex.tv are then kept alive)."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper())
     store = Store(settings.database_url)
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
 
+    plex = PlexTV(
+        settings.plex_api_url,
+        settings.plex_timeout,
+        settings.plex_concurrency,
+        pooled=served and settings.app_flavour == "async",
+    )
     spec = yaml.safe_load(spec_path.read_text())
     paths = {
         operation["operationId"]: CompiledPath(
@@ -192,10 +224,15 @@ def create_app(
         uri_parser_class=framework.OnceURIParser,
         middlewares=framework.middleware_stack(
             validate_responses,
-            before_security=partial(
-                RoutedRequestMiddleware, store=store, settings=settings, paths=paths
-            ),
-            after_security=RejectedCredentialsMiddleware,
+            before_security=partial(RoutedRequestMiddleware, store=store, plex=plex, paths=paths),
+            after_security=[
+                RejectedCredentialsMiddleware,
+                partial(
+                    AnonymousThrottleMiddleware,
+                    throttle=RateThrottle(settings.throttle_anon),
+                    trusted_proxies=settings.trusted_proxies,
+                ),
+            ],
         ),
     )
     app.store = store
@@ -213,7 +250,7 @@ def create_app(
 
 def create_served_app() -> ConnexionMiddleware:
     """The app as `python -m app serve` runs it, with its start-up heap frozen."""
-    app = create_app()
+    app = create_app(served=True)
     freeze_start_up_heap()
     return app
 

@@ -1,13 +1,21 @@
-"""The calls authentik makes to plex.tv, against PLEX_API_URL, each with a timeout.
+"""The calls authentik makes to plex.tv, against PLEX_API_URL (docs/behaviour.md §8).
 
 A token travels in the `X-Plex-Token` header (plex.tv reads it there as well as in the
 query string), never in a URL: URLs are what HTTP libraries log. It never appears in a
 log line or an error message either: failures are described by status alone.
+
+Calls are asynchronous, on the event loop, so that a slow plex.tv holds no worker thread
+the store and the token checks need. `PlexTV.session` is one login's budget: a slot
+among `capacity` (none free: PlexBusy at once, not a queue) and one deadline for all the
+calls made in it, which also holds against a server that sends its answer byte by byte.
 """
 
+import asyncio
 import logging
 import re
 import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -22,20 +30,7 @@ HEADERS = {
     "X-Plex-Version": VERSION,
     "X-Plex-Device-Vendor": "goauthentik.io",
 }
-
-
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
-_client: httpx.Client | None = None
-_client_lock = threading.Lock()
-
-
-def _shared_client() -> httpx.Client:
-    """One connection pool per process, kept alive between calls to plex.tv."""
-    global _client
-    with _client_lock:
-        if _client is None:
-            _client = httpx.Client(headers=HEADERS, follow_redirects=False)
-        return _client
 
 
 class PlexRejected(Exception):
@@ -46,26 +41,26 @@ class PlexUnavailable(Exception):
     """plex.tv could not be reached, was too slow, or answered 5xx."""
 
 
+class PlexBusy(Exception):
+    """Every slot for calls to plex.tv is taken: try again shortly."""
+
+
 @dataclass(frozen=True)
 class PlexAPI:
+    """plex.tv as one token sees it."""
+
+    client: httpx.AsyncClient
     base_url: str
     client_id: str
     token: str
-    timeout: float
 
-    def _get(self, path: str):
+    async def _get(self, path: str):
         if not _PRINTABLE_ASCII.fullmatch(self.token):
             # No header can carry it, so no Plex account has it.
             raise PlexRejected("the token has characters an HTTP header cannot carry")
         headers = {"X-Plex-Token": self.token, "X-Plex-Client-Identifier": self.client_id}
         try:
-            response = _shared_client().get(
-                self.base_url.rstrip("/") + path, headers=headers, timeout=self.timeout
-            )
-        except httpx.TimeoutException:
-            raise PlexUnavailable(
-                f"plex.tv did not answer {path} within {self.timeout:g}s"
-            ) from None
+            response = await self.client.get(self.base_url.rstrip("/") + path, headers=headers)
         except (httpx.HTTPError, httpx.InvalidURL) as error:
             # Described by its type alone: a library's message is not ours to vouch for.
             raise PlexUnavailable(
@@ -82,25 +77,91 @@ class PlexAPI:
                 f"plex.tv answered {path} with something other than JSON"
             ) from None
 
-    def user_info(self) -> tuple[dict, int]:
+    async def user_info(self) -> tuple[dict, int]:
         """The Plex account the token belongs to, and its numeric id."""
-        info = self._get("/api/v2/user")
+        info = await self._get("/api/v2/user")
         if not isinstance(info, dict) or not isinstance(info.get("id"), int):
             raise PlexUnavailable("plex.tv answered /api/v2/user without an account id")
         return info, info["id"]
 
-    def resources(self) -> list[dict]:
-        resources = self._get("/api/v2/resources")
+    async def resources(self) -> list[dict]:
+        resources = await self._get("/api/v2/resources")
         return [r for r in resources if isinstance(r, dict)] if isinstance(resources, list) else []
 
-    def friends(self) -> list[dict]:
-        friends = self._get("/api/v2/friends")
+    async def friends(self) -> list[dict]:
+        friends = await self._get("/api/v2/friends")
         return [f for f in friends if isinstance(f, dict)] if isinstance(friends, list) else []
 
 
+class PlexTV:
+    """plex.tv for this process, at most `capacity` sessions at once. `pooled`: one
+    client, its connections kept alive, on the event loop that first uses it, for a
+    server whose loop lives as long as the process (a call from another loop gets a
+    client of its own). Otherwise each session has its own client (the Flask flavour
+    and test clients run a loop per request or per client)."""
+
+    def __init__(self, base_url: str, timeout: float, capacity: int, pooled: bool = False):
+        self.base_url = base_url
+        self.timeout = timeout
+        self.capacity = capacity
+        self.pooled = pooled
+        self._in_use = 0
+        self._lock = threading.Lock()
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Callable[[str, str], PlexAPI]]:
+        """A slot and a deadline of `timeout` seconds for one login's calls; yields
+        `api(client_id, token)`. PlexBusy when no slot is free; PlexUnavailable when the
+        deadline passes."""
+        with self._lock:
+            if self._in_use >= self.capacity:
+                raise PlexBusy("every slot for plex.tv calls is taken")
+            self._in_use += 1
+        try:
+            async with self._client_for_this_loop() as client:
+                try:
+                    async with asyncio.timeout(self.timeout):
+                        yield lambda client_id, token: PlexAPI(
+                            client, self.base_url, client_id, token
+                        )
+                except TimeoutError:
+                    raise PlexUnavailable(
+                        f"plex.tv did not answer within {self.timeout:g}s"
+                    ) from None
+        finally:
+            with self._lock:
+                self._in_use -= 1
+
+    @asynccontextmanager
+    async def _client_for_this_loop(self) -> AsyncIterator[httpx.AsyncClient]:
+        loop, shared = asyncio.get_running_loop(), None
+        with self._lock:
+            if self.pooled and self._loop in (None, loop):
+                if self._client is None or self._client.is_closed:
+                    self._client, self._loop = _new_client(), loop
+                shared = self._client
+        if shared is not None:
+            yield shared
+            return
+        async with _new_client() as own:
+            yield own
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+
+
+def _new_client() -> httpx.AsyncClient:
+    # No timeout of its own: the session's deadline bounds every call, whole.
+    return httpx.AsyncClient(headers=HEADERS, timeout=None)
+
+
 def servers_allowed(resources: list[dict], allowed_servers: list[str]) -> bool:
-    """The server check (docs/behaviour.md §7): a resource is a server when `server` is one of the
-    comma-separated values of `provides`; an empty allow-list accepts any server."""
+    """The server check (docs/behaviour.md §7): a resource is a server when `server` is
+    one of the comma-separated values of `provides`; an empty allow-list accepts any
+    server."""
     servers = [
         r.get("clientIdentifier")
         for r in resources
@@ -111,14 +172,14 @@ def servers_allowed(resources: list[dict], allowed_servers: list[str]) -> bool:
     return any(server in allowed_servers for server in servers)
 
 
-def friends_allowed(owner: PlexAPI, identifier: int) -> bool:
+async def friends_allowed(owner: PlexAPI, identifier: int) -> bool:
     """The friends check: the owner of the source's token is always allowed, its friends
     are; when plex.tv cannot tell, nobody is (fails closed)."""
     try:
-        _, owner_id = owner.user_info()
+        _, owner_id = await owner.user_info()
         if owner_id == identifier:
             return True
-        friends = owner.friends()
+        friends = await owner.friends()
     except (PlexRejected, PlexUnavailable) as error:
         logger.warning("Unable to fetch Plex friends: %s", error)
         return False

@@ -12,6 +12,7 @@ keyword in the YAML, listed here:
   (`x-format` is `format` for formats of our own, which client generators need not know);
 - `x-null-characters: dropped` on a query parameter: NUL characters are removed (as
   from a search) rather than refused;
+- `x-max-terms: N` on a search parameter: at most N terms, as the store splits them;
 - `x-references: <Model>` on a query parameter: the value names another object, so a
   malformed one reads as that object's lookup error.
 """
@@ -29,6 +30,7 @@ from starlette.datastructures import QueryParams
 
 from app import errors
 from models.errors import DOES_NOT_EXIST
+from models.store import search_terms
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -400,6 +402,10 @@ class CompiledQuery:
                 messages += [errors.NULL_CHARACTERS for raw in raws if "\x00" in raw]
             if not messages:
                 messages = [_query_message(e, parameter) for e in validator.iter_errors(value)]
+            if not messages and "x-max-terms" in schema:
+                terms, limit = len(search_terms(value)), schema["x-max-terms"]
+                if terms > limit:
+                    messages = [errors.FILTER_MAX_TERMS.format(limit=limit, count=terms)]
             if messages:
                 problems[name] = list(dict.fromkeys(messages))
         return values, problems

@@ -1,6 +1,6 @@
 """`/sources/plex/`: Plex sources, and the Plex login that redeems a token with one."""
 
-from app.auth import current_identity, current_identity_or_none, current_settings, current_store
+from app.auth import current_identity, current_identity_or_none, current_plex, current_store
 from app.crud import ResourceOperations
 from app.login import redeem, redeem_authenticated
 from app.permissions import without_secrets
@@ -16,15 +16,14 @@ sources_plex_destroy = _sources.destroy
 sources_plex_used_by_list = _sources.used_by_list
 
 
-def sources_plex_redeem_token_create(body, slug=None):
+# async: plex.tv is awaited on the event loop, holding no worker thread.
+async def sources_plex_redeem_token_create(body, slug=None):
     identity = current_identity_or_none()
-    challenge = redeem(
-        current_store(), current_settings(), identity, slug or "", body["plex_token"]
-    )
-    return challenge, 200
+    store, plex = current_store(), current_plex()
+    return await redeem(store, plex, identity, slug or "", body["plex_token"]), 200
 
 
-def sources_plex_redeem_token_authenticated_create(body, slug=None):
-    store, settings = current_store(), current_settings()
-    redeem_authenticated(store, settings, current_identity(), slug or "", body["plex_token"])
+async def sources_plex_redeem_token_authenticated_create(body, slug=None):
+    store, plex = current_store(), current_plex()
+    await redeem_authenticated(store, plex, current_identity(), slug or "", body["plex_token"])
     return None, 204

@@ -23,13 +23,15 @@ RESOURCES = [
 
 class FakePlex:
     """Accounts by token: each has user info, resources and friends, or a failure
-    (an HTTP status, or "hang" to answer after the client has given up)."""
+    (an HTTP status; "hang" to answer after the client has given up; "drip" to send
+    the headers a byte at a time, never finishing)."""
 
     def __init__(self):
         self.accounts: dict[str, dict] = {}
         self.failures: dict[tuple[str, str], int | str] = {}
         self.requests: list[dict] = []
         self.hang_seconds = 3.0
+        self.drip_seconds = 0.2
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -47,6 +49,7 @@ class FakePlex:
         self.failures[(token, path)] = how
 
     def reset(self) -> None:
+        self.hang_seconds, self.drip_seconds = 3.0, 0.2
         self.accounts.clear()
         self.failures.clear()
         self.requests.clear()
@@ -77,6 +80,18 @@ class FakePlex:
                 }
                 fake.requests.append(request)
                 failure = fake.failures.get((token, name))
+                if failure == "drip":
+                    # Headers one byte at a time: each read is quick, the answer is not.
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n":
+                        time.sleep(fake.drip_seconds)
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except (BrokenPipeError, ConnectionResetError):
+                            self.close_connection = True
+                            return None
+                    self.close_connection = True
+                    return None
                 if failure == "hang":
                     time.sleep(fake.hang_seconds)
                     request["answered_after_hang"] = True

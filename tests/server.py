@@ -44,6 +44,7 @@ def started_server(
     command: tuple[str, ...] = SERVE,
     migrate: bool = True,
     ready_path: str = "/api/v3/openapi.json",
+    env: dict[str, str] | None = None,
 ):
     """As running_server, yielding the base URL and the server's process. `command` may
     name `{port}`; the server is ready when `ready_path` answers 200 to the token."""
@@ -60,6 +61,7 @@ def started_server(
         # Generous: a loaded 2-core CI machine must not turn slow answers into 502s.
         "PLEX_TIMEOUT": "5",
         "WORKERS": str(workers),
+        **(env or {}),
     }
     if migrate:
         subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)

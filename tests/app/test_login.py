@@ -1,11 +1,12 @@
 """Plex login against a real HTTP server on loopback playing plex.tv."""
 
+import time
 import uuid
 
 import pytest
 
 from tests.fake_plex import OWNER_ID, RESOURCES
-from tests.helpers import TOKEN, count_rows, make_flow, make_source
+from tests.helpers import AUTH, TOKEN, count_rows, make_flow, make_source
 
 USER_ID = OWNER_ID + 1
 REDEEM = "/sources/plex/redeem_token/?slug=plex"
@@ -238,6 +239,20 @@ def test_plex_tv_down_or_slow_is_502_in_bounded_time(anon, plex, how):
     assert [r for r in plex.requests if r.get("answered_after_hang")] == []
 
 
+@pytest.mark.parametrize("where", ["user", "resources", "friends"])
+def test_the_timeout_is_one_deadline_even_against_a_drip(anon, plex, where):
+    """PLEX_TIMEOUT (1 s for these apps) bounds a login's plex.tv calls together, even
+    when plex.tv sends its answer one byte at a time (each read is quick)."""
+    token = "owner-token" if where == "friends" else "user-token"
+    plex.fail(token, where, "drip")
+    started = time.monotonic()
+    response = anon.post(REDEEM, json={"plex_token": "user-token"})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 502
+    assert response.json() == {"detail": "plex.tv did not answer within 1s"}
+    assert elapsed < 1 + 1
+
+
 def test_plex_tv_unreachable_is_502(anon, plex):
     plex.fail("user-token", "resources", 500)
     response = anon.post(REDEEM, json={"plex_token": "user-token"})
@@ -290,3 +305,40 @@ def test_simultaneous_links_leave_one_connection(server, plex, store):
         thread.join(timeout=60)
     assert statuses == [204] * 10
     assert count_rows(store, "user_plex_source_connection") == 1
+
+
+@pytest.mark.parametrize("flavour", ["async"])
+def test_a_full_plex_tv_capacity_is_a_prompt_503(database_url, fake_plex, store, flavour):
+    """With PLEX_CONCURRENCY=1 and plex.tv holding the first login, a second login is
+    refused at once with 503 and Retry-After, and the rest of the API still answers."""
+    import threading
+
+    import httpx
+
+    from tests.server import started_server
+
+    fake_plex.add_account("owner-token", id=OWNER_ID)
+    fake_plex.add_account("user-token", id=USER_ID, resources=RESOURCES)
+    fake_plex.fail("user-token", "user", "hang")
+    with started_server(
+        store.url, TOKEN, plex_api_url=fake_plex.url, env={"PLEX_CONCURRENCY": "1"}
+    ) as (base, _process):
+        api = f"{base}/api/v3"
+        httpx.post(f"{api}/sources/plex/", headers=AUTH, json={
+            "name": "Plex", "slug": "plex", "plex_token": "owner-token",
+        }).raise_for_status()  # fmt: skip
+        held = threading.Thread(
+            target=httpx.post, args=(f"{api}{REDEEM}",),
+            kwargs={"json": {"plex_token": "user-token"}, "timeout": 30},
+        )  # fmt: skip
+        held.start()
+        deadline = time.monotonic() + 10
+        while not fake_plex.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        refused = httpx.post(f"{api}{REDEEM}", json={"plex_token": "user-token"}, timeout=30)
+        listed = httpx.get(f"{api}/sources/plex/", headers=AUTH, timeout=30)
+        held.join(timeout=30)
+    assert refused.status_code == 503
+    assert refused.json() == {"detail": "Too many Plex logins are in progress. Try again shortly."}
+    assert refused.headers["Retry-After"] == "1"
+    assert listed.status_code == 200
