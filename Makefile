@@ -35,6 +35,7 @@ serve: migrate
 bench: $(INSTALLED)
 	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.conditions
 
 # Where one operation's time goes: OPERATION=create|retrieve|list|... APP=api|ceiling.
 profile: $(INSTALLED)

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from app import errors, framework
 from app.auth import identity_in
+from app.concurrency import limit_malloc_arenas
 from app.config import Settings
 from app.plex import PlexTV
 from app.throttle import RateThrottle, client_address, throttled_message
@@ -250,6 +251,7 @@ def create_app(
 
 def create_served_app() -> ConnexionMiddleware:
     """The app as `python -m app serve` runs it, with its start-up heap frozen."""
+    limit_malloc_arenas()  # before the worker threads start
     app = create_app(served=True)
     freeze_start_up_heap()
     return app

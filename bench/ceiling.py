@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from app import errors
 from app.auth import authenticate
-from app.concurrency import in_worker_thread
+from app.concurrency import in_worker_thread, limit_malloc_arenas
 from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
@@ -31,6 +31,7 @@ def _json(body, status: int) -> Response:
 
 
 def create_app() -> Starlette:
+    limit_malloc_arenas()  # as the API's server does
     settings = Settings.from_env()
     store = Store(settings.database_url)
     if settings.bootstrap_token:

@@ -4,7 +4,7 @@ import asyncio
 import contextvars
 import threading
 
-from app.concurrency import in_worker_thread
+from app.concurrency import in_worker_thread, limit_malloc_arenas
 
 
 def test_a_worker_thread_call_suspends_the_request_once():
@@ -42,3 +42,8 @@ def test_a_worker_thread_call_suspends_the_request_once():
     assert value == "from the request, in a worker"
     assert worker != loop_thread
     assert suspensions == 1
+
+
+def test_malloc_arenas_can_be_limited_here():
+    """glibc on this machine takes the limit (the served process sets it at start)."""
+    assert limit_malloc_arenas(8) is True
