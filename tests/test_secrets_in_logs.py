@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from models.store import Store
 from tests.fake_plex import OWNER_ID, RESOURCES
-from tests.helpers import TOKEN
+from tests.helpers import TOKEN, empty_database
 from tests.server import started_server
 
 OWNER_TOKEN = "owner-secret-4f9c1e0b"
@@ -55,10 +56,13 @@ def _walk_every_plex_path(base: str) -> None:
 
 
 @pytest.mark.parametrize("flavour", ["async", "flask"])
-def test_no_secret_in_a_debug_log(tmp_path, fake_plex, flavour):
+def test_no_secret_in_a_debug_log(tmp_path, database_url, fake_plex, flavour):
     fake_plex.add_account(OWNER_TOKEN, id=OWNER_ID, friends=[{"id": VISITOR_ID}])
     fake_plex.add_account(VISITOR_TOKEN, id=VISITOR_ID, resources=RESOURCES)
-    url = f"sqlite:///{tmp_path / 'api.sqlite3'}"
+    store = Store(database_url)
+    empty_database(store)
+    store.close()
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
     log_path = tmp_path / "server.log"
     with (
         log_path.open("w") as log,

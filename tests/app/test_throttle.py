@@ -5,7 +5,6 @@ import pytest
 from app.config import Settings
 from app.main import create_app
 from app.throttle import RateThrottle, client_address, parse_rate, throttled_message
-from models import migrate
 from tests.helpers import AUTH, TOKEN
 
 REDEEM = "/sources/plex/redeem_token/?slug=nothing"
@@ -67,11 +66,9 @@ def test_the_client_address(trusted, forwarded, address):
 
 
 @pytest.mark.parametrize("flavour", ["async", "flask"])
-def test_anonymous_calls_past_the_rate_are_429(tmp_path, flavour):
-    url = f"sqlite:///{tmp_path / 'api.sqlite3'}"
-    migrate.upgrade(url)
+def test_anonymous_calls_past_the_rate_are_429(database_url, flavour):
     settings = Settings(
-        database_url=url, bootstrap_token=TOKEN, app_flavour=flavour,
+        database_url=database_url, bootstrap_token=TOKEN, app_flavour=flavour,
         throttle_anon="2/minute", trusted_proxies=1,
     )  # fmt: skip
     app = create_app(settings)
