@@ -1,27 +1,49 @@
-"""`python -m app migrate|serve|check-migrations`."""
+"""`plex-api serve|migrate|check` (also `python -m app …`): serve the API, apply the
+database migrations, or check that the models and the migrations agree."""
 
 import argparse
+import logging
+import sys
 
 import uvicorn
 
-from app.config import Settings
+from app.config import ConfigError, Settings
 from models import migrate
 
+logger = logging.getLogger("app")
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="plex-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply the database migrations (DATABASE_URL)")
-    commands.add_parser("check-migrations", help="fail if models and migrations disagree")
-    commands.add_parser("serve", help="serve the API on HOST:PORT with uvicorn (WORKERS processes)")
-    args = parser.parse_args()
+    commands.add_parser("check", aliases=["check-migrations"],
+                        help="fail if models and migrations disagree")  # fmt: skip
+    commands.add_parser(
+        "serve",
+        help="migrate the database if needed (unless MIGRATE_ON_START=false), then serve "
+        "the API on HOST:PORT with uvicorn (WORKERS processes)",
+    )
+    args = parser.parse_args(argv)
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"plex-api: {error}", file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     if args.command == "migrate":
-        migrate.upgrade(settings.database_url)
-    elif args.command == "check-migrations":
+        _migrate(settings)
+    elif args.command in ("check", "check-migrations"):
         migrate.check(settings.database_url)
     else:
+        if settings.migrate_on_start:
+            _migrate(settings)
+        elif not migrate.is_current(settings.database_url):
+            sys.exit(
+                "plex-api: the database is not at the newest migration and "
+                "MIGRATE_ON_START is off; run: plex-api migrate"
+            )
         uvicorn.run(
             "app.main:create_served_app",
             factory=True,
@@ -39,6 +61,13 @@ def main() -> None:
             # uvicorn's own reading of X-Forwarded-For.
             proxy_headers=False,
         )
+
+
+def _migrate(settings: Settings) -> None:
+    if migrate.upgrade(settings.database_url):
+        logger.info("Migrated the database to revision %s", migrate.head())
+    else:
+        logger.info("The database is at the newest revision (%s)", migrate.head())
 
 
 if __name__ == "__main__":

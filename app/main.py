@@ -29,7 +29,8 @@ from app.validation import CompiledPath
 from models.errors import StoreError
 from models.store import Store
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.yaml"
+# openapi/openapi.yaml, through a link in this package so that it ships in the wheel.
+SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 BASE_PATH = "/api/v3"
 
 logger = logging.getLogger("app")
@@ -259,8 +260,8 @@ def create_served_app() -> ConnexionMiddleware:
 
 def freeze_start_up_heap() -> None:
     """Moves every object alive after start-up (the spec, Connexion's operations, the
-    modules) out of the collector's reach. Its full passes otherwise walk all of them,
-    about 120,000 objects and 70 ms, every few hundred lists, and stall every request
-    in flight meanwhile; they now walk what requests left behind."""
+    modules) out of the collector's reach. Its full passes otherwise walk all of them
+    every few hundred lists and stall every request in flight meanwhile; they now walk
+    what requests left behind (docs/performance.md has the measurements)."""
     gc.collect()
     gc.freeze()

@@ -114,7 +114,7 @@ def normalise_url(url: str) -> str:
 class Store(AccountsMixin, LoginsMixin):
     def __init__(self, url: str):
         self.url = normalise_url(url)
-        self.engine = _make_engine(self.url)
+        self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             self.engine.execution_options(write=True), expire_on_commit=False
@@ -317,11 +317,10 @@ class Store(AccountsMixin, LoginsMixin):
             return resource.used_by(session, get_or_404(session, resource, key))
 
 
-def _make_engine(url: str) -> Engine:
-    # Connections per process, sized by measurement (`make profile`): request threads
-    # hold the GIL while they turn rows into objects, so connections beyond what the
-    # cores can serve only add contention. On SQLite, 16 threads sharing 2 connections
-    # did 236 lookups/s and sharing 20 did 139. PostgreSQL does its share of the work in
+def make_engine(url: str) -> Engine:
+    # Connections per process, sized by measurement (docs/performance.md): request
+    # threads hold the GIL while they turn rows into objects, so connections beyond what
+    # the cores can serve only add contention. PostgreSQL does its share of the work in
     # its own processes, so a few more help there; WORKERS processes each open up to
     # 10, well inside PostgreSQL's default of 100 connections.
     if make_url(url).get_backend_name() != "sqlite":
@@ -340,7 +339,7 @@ def _make_engine(url: str) -> Engine:
             "busy_timeout=10000",
             # 16 MiB of pages per connection, not SQLite's 2: a list at 100,000 sources
             # counts over an index of a few MiB, read back from the OS on every count
-            # otherwise (2.5 against 1.9 ms per list page).
+            # otherwise (docs/performance.md).
             "cache_size=-16000",
         ):
             cursor.execute(f"PRAGMA {pragma}")
@@ -413,8 +412,8 @@ def _contains(column, term: str, sqlite: bool):
     """`column` contains `term`, case-insensitively beyond ASCII (Django's icontains)."""
     if not sqlite:
         return column.icontains(term, autoescape=True)
-    # On SQLite, lower() is the Python function registered above, called row by row: a
-    # search at 100,000 sources took 146 ms, 48 ms this way. LIKE folds ASCII letters
+    # On SQLite, lower() is the Python function registered above, called row by row,
+    # which is slow at scale (docs/performance.md). LIKE folds ASCII letters
     # itself, so a value that is all ASCII (as many characters as bytes) is matched by
     # LIKE against the lowered term; only the others go through lower().
     all_ascii = func.length(column) == func.length(cast(column, LargeBinary))

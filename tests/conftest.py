@@ -39,6 +39,18 @@ def _postgres_database():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database_url(request, tmp_path):
+    """A database of each kind with nothing in it, not even tables (a SQLite file that
+    does not exist yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    generator = _postgres_database()
+    yield next(generator)
+    generator.close()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
     """A migrated, empty database of each kind, for the whole run."""

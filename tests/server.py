@@ -45,6 +45,7 @@ def started_server(
     migrate: bool = True,
     ready_path: str = "/api/v3/openapi.json",
     env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ):
     """As running_server, yielding the base URL and the server's process. `command` may
     name `{port}`; the server is ready when `ready_path` answers 200 to the token."""
@@ -64,11 +65,11 @@ def started_server(
         **(env or {}),
     }
     if migrate:
-        subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "app", "migrate"], env=env, cwd=cwd, check=True)
     process = subprocess.Popen(
         [part.replace("{port}", str(port)) for part in command],
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=log or subprocess.DEVNULL,
         stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )

@@ -2,17 +2,21 @@
 served app's frozen start-up heap."""
 
 import gc
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
 from app.main import create_served_app
 from tests.helpers import AUTH, TOKEN, count_rows, make_source
-from tests.server import started_server
+from tests.server import ROOT, free_port, started_server
 from tests.test_concurrent_writes import CLIENTS, _all_at_once
 
 
@@ -95,3 +99,55 @@ def test_the_served_app_freezes_its_start_up_heap(store, monkeypatch):
         assert any(tracked is later for tracked in gc.get_objects(generation=0))
     finally:
         gc.unfreeze()
+
+
+def test_servers_starting_together_on_a_fresh_database_migrate_it_once(
+    fresh_database_url, tmp_path
+):
+    """Two `serve` processes started at the same moment on a database without tables:
+    one migrates, the other finds it done, both serve."""
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        logs = [stack.enter_context((tmp_path / f"{port}.log").open("w+")) for port in ports]
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "app", "serve"], cwd=ROOT, stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "DATABASE_URL": fresh_database_url, "BOOTSTRAP_TOKEN": TOKEN,
+                     "PORT": str(port), "LOG_LEVEL": "info"},
+            )
+            for port, log in zip(ports, logs, strict=True)
+        ]  # fmt: skip
+        try:
+            answers = [_first_answer(f"http://127.0.0.1:{port}/api/v3/sources/plex/")
+                       for port in ports]  # fmt: skip
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=40)
+        printed = "".join(log.seek(0) or log.read() for log in logs)
+    assert answers == [200, 200], printed
+    assert printed.count("Migrated the database to revision") == 1, printed
+    assert printed.count("The database is at the newest revision") == 1, printed
+    assert "Traceback" not in printed
+
+
+def _first_answer(url: str) -> int:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return httpx.get(url, headers=AUTH).status_code
+        except httpx.HTTPError:
+            assert time.monotonic() < deadline, "a server did not start"
+            time.sleep(0.2)
+
+
+def test_without_migrating_at_start_an_old_database_is_refused(fresh_database_url):
+    env = {**os.environ, "DATABASE_URL": fresh_database_url, "MIGRATE_ON_START": "false"}
+    result = subprocess.run([sys.executable, "-m", "app", "serve"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "plex-api: the database is not at the newest migration and MIGRATE_ON_START is off; "
+        "run: plex-api migrate"
+    )
