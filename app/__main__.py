@@ -2,12 +2,17 @@
 database migrations, or check that the models and the migrations agree."""
 
 import argparse
+import atexit
 import logging
+import os
+import shutil
 import sys
+import tempfile
 
 import uvicorn
 
 from app.config import ConfigError, Settings
+from app.logs import configure_logging
 from models import migrate
 
 logger = logging.getLogger("app")
@@ -31,12 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as error:
         print(f"plex-api: {error}", file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         _migrate(settings)
     elif args.command in ("check", "check-migrations"):
         migrate.check(settings.database_url)
     else:
+        if settings.workers > 1:
+            _share_metrics_between_workers()
         if settings.migrate_on_start:
             _migrate(settings)
         elif not migrate.is_current(settings.database_url):
@@ -60,7 +67,19 @@ def main(argv: list[str] | None = None) -> None:
             # The caller's address is decided by TRUSTED_PROXIES (app/throttle.py), not by
             # uvicorn's own reading of X-Forwarded-For.
             proxy_headers=False,
+            # Logging is ours (app/logs.py): one line per request, with its request id.
+            log_config=None,
+            access_log=False,
         )
+
+
+def _share_metrics_between_workers() -> None:
+    """prometheus-client's multi-process mode: each worker writes its figures to files
+    in one folder, and /-/metrics/ adds them up (a fresh folder for each start)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        folder = tempfile.mkdtemp(prefix="plex-api-metrics-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
 
 
 def _migrate(settings: Settings) -> None:

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     bootstrap_token: str | None = None
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["text", "json"] = "text"
     app_flavour: Literal["async", "flask"] = "async"
     plex_api_url: str = "https://plex.tv"
     # seconds, for one login's calls to plex.tv together
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
     keep_alive_timeout: int = Field(5, ge=0)  # seconds an idle kept-alive connection lives
     migrate_on_start: bool = True  # `serve` migrates the database first
 
-    @field_validator("log_level", "app_flavour", mode="before")
+    @field_validator("log_level", "log_format", "app_flavour", mode="before")
     @classmethod
     def _lower_case(cls, value):
         return value.lower() if isinstance(value, str) else value

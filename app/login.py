@@ -12,6 +12,7 @@ from app.plex import (
     friends_allowed,
     servers_allowed,
 )
+from app.service import record_plex_outcome
 from models.logins import LoginSource
 from models.store import Identity, Store
 
@@ -36,13 +37,18 @@ async def _checked_account(
             )
             servers = servers_allowed(await user_api.resources(), source.allowed_servers)
     except PlexRejected:
+        record_plex_outcome("rejected")
         raise errors.invalid({"plex_token": [TOKEN_REJECTED]}) from None
     except PlexUnavailable as error:
+        record_plex_outcome("unavailable")
         raise errors.detail(502, str(error)) from None
     except PlexBusy:
+        record_plex_outcome("busy")
         raise errors.detail(503, PLEX_BUSY, {"Retry-After": "1"}) from None
     if not (friends or servers):
+        record_plex_outcome("denied")
         raise errors.detail(403, ACCESS_DENIED)
+    record_plex_outcome("allowed")
     return source, info, str(identifier)
 
 

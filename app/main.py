@@ -23,7 +23,9 @@ from app import errors, framework
 from app.auth import identity_in
 from app.concurrency import limit_malloc_arenas
 from app.config import Settings
+from app.logs import configure_logging
 from app.plex import PlexTV
+from app.service import OperatorMiddleware
 from app.throttle import RateThrottle, client_address, throttled_message
 from app.validation import CompiledPath
 from models.errors import StoreError
@@ -32,6 +34,7 @@ from models.store import Store
 # openapi/openapi.yaml, through a link in this package so that it ships in the wheel.
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 BASE_PATH = "/api/v3"
+DOCS_PATH = BASE_PATH + "/ui/"
 
 logger = logging.getLogger("app")
 
@@ -198,7 +201,7 @@ def create_app(
     answer against the spec (tests). `served`: run by the server for the process's
     life, on one event loop (connections to plex.tv are then kept alive)."""
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_level, settings.log_format)
     store = Store(settings.database_url)
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
@@ -226,6 +229,7 @@ def create_app(
         uri_parser_class=framework.OnceURIParser,
         middlewares=framework.middleware_stack(
             validate_responses,
+            outermost=[partial(OperatorMiddleware, store=store, spec=spec, docs_path=DOCS_PATH)],
             before_security=partial(RoutedRequestMiddleware, store=store, plex=plex, paths=paths),
             after_security=[
                 RejectedCredentialsMiddleware,
@@ -245,15 +249,28 @@ def create_app(
         resolver=RelativeResolver("handlers"),
         validator_map=framework.validator_map(),
         validate_responses=validate_responses,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
+        swagger_ui_options=SwaggerUIOptions(
+            swagger_ui_path="/ui", swagger_ui_config={"persistAuthorization": True}
+        ),
     )
     return app
 
 
 def create_served_app() -> ConnexionMiddleware:
-    """The app as `python -m app serve` runs it, with its start-up heap frozen."""
+    """The app as `plex-api serve` runs it, with its start-up heap frozen."""
     limit_malloc_arenas()  # before the worker threads start
-    app = create_app(served=True)
+    settings = Settings.from_env()
+    app = create_app(settings, served=True)
+    base = f"http://{settings.host}:{settings.port}{BASE_PATH}"
+    logger.info(
+        "Serving the API at %s/ (its browser at %s/ui/, the schema at %s/schema/); "
+        "every call needs an API token: Authorization: Bearer <key>", base, base, base,
+    )  # fmt: skip
+    if not settings.bootstrap_token and not app.store.list_users():
+        logger.warning(
+            "No user exists and BOOTSTRAP_TOKEN is not set: no call can be authenticated. "
+            "Set BOOTSTRAP_TOKEN, or create a user and a token with plex-admin."
+        )
     freeze_start_up_heap()
     return app
 

@@ -130,6 +130,20 @@ class Store(AccountsMixin, LoginsMixin):
     def close(self) -> None:
         self.engine.dispose()
 
+    def unreachable(self) -> str | None:
+        """None when the database answers; otherwise what went wrong, in a few words
+        (never the URL, which may hold a password)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as error:  # noqa: BLE001  (any failure means not ready)
+            return type(error).__name__
+        return None
+
+    def connections_in_use(self) -> int:
+        """Database connections checked out of this process's pool right now."""
+        return self.engine.pool.checkedout()
+
     @contextmanager
     def _read(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():

@@ -78,7 +78,7 @@ def started_server(
         deadline = time.monotonic() + 30
         while True:
             try:
-                headers = {"Authorization": f"Bearer {token}"}
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
                 httpx.get(base + ready_path, headers=headers, timeout=1).raise_for_status()
                 break
             except httpx.HTTPError:
