@@ -50,11 +50,14 @@ class OperatorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
+        path = scope["path"].removeprefix(scope.get("root_path", ""))  # behind a proxy
         if path in ("/", "/api/v3", "/api/v3/"):
-            return await _answer(send, 302, b"", [(b"location", self.docs_path.encode())])
+            location = scope.get("root_path", "") + self.docs_path
+            return await _answer(send, 302, b"", [(b"location", location.encode())])
         if path == "/api/v3/schema/":
             return await self._schema(scope, send)
+        if path == "/api/v3/openapi.json":  # Connexion's, less our implementation details
+            return await _answer(send, 200, self.spec_json, content_type=b"application/json")
         if path == "/-/health/live/":
             return await _answer(send, 200, b"")
         if path == "/-/health/ready/":

@@ -31,4 +31,9 @@ def test_the_wheel_serves_from_a_fresh_virtual_environment(tmp_path):
         listed = httpx.get(f"{base}/api/v3/sources/plex/", headers=AUTH)
     assert created.status_code == 201, created.text
     assert [source["slug"] for source in listed.json()["results"]] == ["home"]
-    assert database.exists()
+    users = subprocess.run(
+        [str(venv / "bin" / "plex-admin"), "user", "list"], cwd=elsewhere, capture_output=True,
+        text=True, env={"DATABASE_URL": f"sqlite:///{database}", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert users.returncode == 0, users.stderr
+    assert users.stdout.startswith("akadmin")
