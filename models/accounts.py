@@ -1,17 +1,21 @@
-"""Users, groups, API tokens and permission grants: what the admin command changes.
+"""Users, groups, API tokens and permission grants: what the admin command changes,
+and the database's backup copy.
 
-Mixed into the Store, so that sessions stay inside the store."""
+Mixed into the Store, so that sessions stay inside the store; every method returns plain
+values and dicts."""
 
 import secrets
 import string
 import uuid
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, inspect, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from models.identity import Group, PermissionGrant, Token, User
-from models.resources import RESOURCES
+from models.plex import UserPlexSourceConnection
+from models.resources import RESOURCES, Resource, column_key
 
 ACTIONS = ("view", "add", "change", "delete")
 CODENAMES = {resource.codename(action): resource for resource in RESOURCES for action in ACTIONS}
@@ -41,41 +45,92 @@ def _group(session: Session, name: str) -> Group:
     return group
 
 
+def _user_dict(user: User) -> dict:
+    return {
+        "username": user.username,
+        "name": user.name,
+        "email": user.email,
+        "active": user.is_active,
+        "superuser": user.is_superuser,
+        "groups": sorted(group.name for group in user.groups),
+    }
+
+
+def _group_dict(group: Group) -> dict:
+    return {
+        "name": group.name,
+        "superuser": group.is_superuser,
+        "members": sorted(user.username for user in group.users),
+    }
+
+
 class AccountsMixin:
-    def create_user(self, username: str, *, name: str = "", email: str = "") -> None:
+    def create_user(self, username: str, *, name: str = "", email: str = "") -> dict:
+        """The new user, as list_users shows it."""
         with self._write() as session:
             if session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise AccountError(f"user {username!r} exists already")
-            session.add(User(username=username, name=name, email=email))
+            user = User(username=username, name=name, email=email, is_active=True, groups=[])
+            session.add(user)
+            return _user_dict(user)
 
     def set_user_active(self, username: str, active: bool) -> None:
         with self._write() as session:
             _user(session, username).is_active = active
 
+    def delete_user(self, username: str) -> dict:
+        """Delete the user; its tokens, grants, group memberships, Plex connections and
+        pending logins go with it (the foreign keys cascade). What went, counted."""
+        with self._write() as session:
+            user = _user(session, username)
+            gone = {"username": username}
+            for name, model in (
+                ("tokens", Token),
+                ("grants", PermissionGrant),
+                ("connections", UserPlexSourceConnection),
+            ):
+                query = select(func.count()).select_from(model).where(model.user_id == user.id)
+                gone[name] = session.scalar(query)
+            session.execute(delete(User).where(User.id == user.id))
+            return gone
+
     def list_users(self) -> list[dict]:
         with self._read() as session:
-            users = session.scalars(select(User).order_by(User.username))
-            return [
-                {
-                    "username": user.username,
-                    "active": user.is_active,
-                    "superuser": user.is_superuser,
-                    "groups": sorted(group.name for group in user.groups),
-                }
-                for user in users
-            ]
+            query = select(User).order_by(User.username).options(selectinload(User.groups))
+            users = session.scalars(query)
+            return [_user_dict(user) for user in users]
 
-    def create_group(self, name: str, *, is_superuser: bool = False) -> None:
+    def create_group(self, name: str, *, is_superuser: bool = False) -> dict:
+        """The new group, as list_groups shows it."""
         with self._write() as session:
             if session.scalar(select(Group.group_uuid).where(Group.name == name)) is not None:
                 raise AccountError(f"group {name!r} exists already")
-            session.add(Group(name=name, is_superuser=is_superuser))
+            group = Group(name=name, is_superuser=is_superuser, users=[])
+            session.add(group)
+            return _group_dict(group)
 
-    def add_to_group(self, username: str, group_name: str) -> None:
+    def list_groups(self) -> list[dict]:
+        """Every group by name: whether its members are superusers, and who they are."""
+        with self._read() as session:
+            query = select(Group).order_by(Group.name).options(selectinload(Group.users))
+            groups = session.scalars(query)
+            return [_group_dict(group) for group in groups]
+
+    def add_to_group(self, username: str, group_name: str) -> bool:
+        """Whether the user was added (False: it was a member already)."""
+        with self._write() as session:
+            user, group = _user(session, username), _group(session, group_name)
+            if group in user.groups:
+                return False
+            user.groups.append(group)
+            return True
+
+    def remove_from_group(self, username: str, group_name: str) -> None:
         with self._write() as session:
             user, group = _user(session, username), _group(session, group_name)
             if group not in user.groups:
-                user.groups.append(group)
+                raise AccountError(f"user {username!r} is not in group {group_name!r}")
+            user.groups.remove(group)
 
     def create_token(
         self, identifier: str, username: str, *, expires: datetime | None = None
@@ -96,6 +151,26 @@ class AccountsMixin:
                 )
             )
         return key
+
+    def list_tokens(self, *, user: str | None = None) -> list[dict]:
+        """Every token (or one user's) by identifier: never its key, nor the digest."""
+        with self._read() as session:
+            query = (
+                select(Token.identifier, User.username, Token.expiring, Token.expires)
+                .join(User, User.id == Token.user_id)
+                .order_by(Token.identifier)
+            )
+            if user is not None:
+                query = query.where(Token.user_id == _user(session, user).id)
+            return [
+                {
+                    "identifier": identifier,
+                    "user": username,
+                    "expiring": expiring,
+                    "expires": expires,
+                }
+                for identifier, username, expiring, expires in session.execute(query)
+            ]
 
     def revoke_token(self, identifier: str) -> None:
         with self._write() as session:
@@ -130,12 +205,15 @@ class AccountsMixin:
             raise AccountError(f"no object {obj!r} for {codename}")
         return pk
 
-    def grant(self, codename: str, *, user=None, group=None, obj: str | None = None) -> None:
+    def grant(self, codename: str, *, user=None, group=None, obj: str | None = None) -> bool:
+        """Whether the grant was made (False: it was held already)."""
         object_pk = self._object_pk(codename, obj)
         with self._write() as session:
             holder = self._holder(session, user, group)
-            if not session.scalar(_grant_query(codename, holder, object_pk)):
-                session.add(PermissionGrant(codename=codename, object_pk=object_pk, **holder))
+            if session.scalar(_grant_query(codename, holder, object_pk)):
+                return False
+            session.add(PermissionGrant(codename=codename, object_pk=object_pk, **holder))
+            return True
 
     def revoke(self, codename: str, *, user=None, group=None, obj: str | None = None) -> None:
         object_pk = self._object_pk(codename, obj)
@@ -149,7 +227,9 @@ class AccountsMixin:
 
     def list_grants(self, *, user: str | None = None) -> list[dict]:
         """Who holds what: every grant, or those that reach one user (its own and its
-        groups')."""
+        groups'). `object` names the object as it is granted (a source's or flow's slug,
+        a property mapping's name; `*` for every object), `object_pk` is its primary key
+        (None for every object)."""
         with self._read() as session:
             query = (
                 select(PermissionGrant, User.username, Group.name)
@@ -166,14 +246,71 @@ class AccountsMixin:
                         PermissionGrant.group_uuid.in_(groups),
                     )
                 )
+            rows = session.execute(query).all()
+            labels = _object_labels(session, [grant for grant, _, _ in rows])
             return [
                 {
                     "permission": grant.codename,
                     "holder": f"user:{username}" if username else f"group:{group_name}",
-                    "object": grant.object_pk or "*",
+                    "object": (
+                        "*"
+                        if grant.object_pk is None
+                        else labels.get((grant.codename, grant.object_pk), grant.object_pk)
+                    ),
+                    "object_pk": grant.object_pk,
                 }
-                for grant, username, group_name in session.execute(query)
+                for grant, username, group_name in rows
             ]
+
+    # -- the database as a whole -------------------------------------------------------
+
+    def has_tables(self) -> bool:
+        """Whether the database has been migrated (it has the users' table, at least)."""
+        return inspect(self.engine).has_table(User.__tablename__)
+
+    def backup(self, path: str) -> None:
+        """Write a consistent copy of the SQLite database to a new file, while others
+        may be writing: VACUUM INTO reads one snapshot, as any reader does in WAL mode,
+        so writers carry on and nothing half-written is copied."""
+        if not self.is_sqlite:
+            raise AccountError(
+                "backup copies SQLite databases; for PostgreSQL use pg_dump "
+                "(pg_dump --format=custom --file=FILE DATABASE_URL) and pg_restore"
+            )
+        target = Path(path)
+        if target.exists() or target.is_symlink():
+            raise AccountError(f"{path} exists already; back up to a new file")
+        if not target.parent.is_dir():
+            raise AccountError(f"no directory {str(target.parent)!r} for {path}")
+        with self.engine.connect() as connection:
+            # Straight to the driver: VACUUM cannot run inside a transaction, and this
+            # connection is in autocommit mode until SQLAlchemy begins one (store.py).
+            driver = connection.connection.driver_connection
+            driver.execute("VACUUM INTO ?", (str(target.absolute()),))
+
+
+def _label_column(resource: Resource):
+    """What an operator names an object by: the URL's key (a slug) where that is not the
+    primary key, else the name where the model has one, else the primary key."""
+    if resource.lookup.key != resource.pk.key:
+        return resource.lookup
+    return getattr(resource.model, "name", resource.pk)
+
+
+def _object_labels(session: Session, grants: list) -> dict[tuple[str, str], str]:
+    """(codename, object_pk) -> the object's slug or name, for the objects that exist."""
+    wanted: dict[str, set[str]] = {}
+    for grant in grants:
+        if grant.object_pk is not None and grant.codename in CODENAMES:
+            wanted.setdefault(grant.codename, set()).add(grant.object_pk)
+    labels = {}
+    for codename, pks in wanted.items():
+        resource = CODENAMES[codename]
+        keys = [key for key in (column_key(resource.pk, pk) for pk in pks) if key is not None]
+        query = select(resource.pk, _label_column(resource)).where(resource.pk.in_(keys))
+        for pk, label in session.execute(query):
+            labels[(codename, str(pk))] = str(label)
+    return labels
 
 
 def _grant_query(codename: str, holder: dict, object_pk: str | None):
