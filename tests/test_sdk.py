@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +187,48 @@ def test_typescript_types_cover_every_operation(tmp_path):
     types = output.read_text()
     for operation_id in spec_operations():
         assert f"{operation_id}: {{" in types
+
+
+NODE_BIN = ROOT / "node_modules" / ".bin"
+
+
+@pytest.mark.parametrize("flavour", ["async"])
+def test_authentiks_typescript_client_works_unchanged(server):
+    """@goauthentik/api, authentik's published TypeScript client, under Node's test
+    runner: the same scenario as the Python client's."""
+    result = subprocess.run(
+        ["node", "--test", str(ROOT / "tests" / "ts" / "authentik-client.test.mjs")],
+        env={**os.environ, "PLEX_API_BASE": server, "PLEX_API_TOKEN": TOKEN},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# pass 1" in result.stdout and "# fail 0" in result.stdout
+
+
+@pytest.mark.parametrize("flavour", ["async"])
+def test_generated_types_through_a_typed_fetch_client(server):
+    """Types generated from our spec compile with `tsc --strict` in a typed fetch client
+    (openapi-fetch), which then drives the server."""
+    work = ROOT / "build" / "typed-fetch"  # under the checkout, to find node_modules
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "ts" / "typed-fetch.mts", work)
+    subprocess.run(
+        [str(NODE_BIN / "openapi-typescript"), str(ROOT / "openapi" / "openapi.yaml"),
+         "--output", str(work / "plex-api.d.ts")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    compiled = subprocess.run(
+        [str(NODE_BIN / "tsc"), "--strict", "--module", "nodenext", "--moduleResolution",
+         "nodenext", "--target", "es2022", "--rootDir", str(work), "--outDir",
+         str(work / "out"), str(work / "typed-fetch.mts")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    ran = subprocess.run(
+        ["node", str(work / "out" / "typed-fetch.mjs")],
+        env={**os.environ, "PLEX_API_BASE": server, "PLEX_API_TOKEN": TOKEN},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.strip() == "typed fetch scenario: ok"
