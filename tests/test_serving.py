@@ -91,6 +91,7 @@ def test_the_served_app_freezes_its_start_up_heap(store, monkeypatch):
     passes (gc.get_objects lists what they walk); what comes later is collected as usual."""
     monkeypatch.setenv("DATABASE_URL", store.url)
     gc.unfreeze()
+    app = None
     try:
         app = create_served_app()
         assert gc.get_freeze_count() > 10_000  # the spec, the operations, the modules
@@ -99,6 +100,8 @@ def test_the_served_app_freezes_its_start_up_heap(store, monkeypatch):
         assert any(tracked is later for tracked in gc.get_objects(generation=0))
     finally:
         gc.unfreeze()
+        if app is not None:
+            app.store.close()
 
 
 def test_servers_starting_together_on_a_fresh_database_migrate_it_once(
