@@ -150,6 +150,16 @@ def trimmed(value: t.Any, schema: dict) -> t.Any:
     return value
 
 
+def _blank(value: t.Any, schema: dict) -> bool:
+    """Text of whitespace alone where the schema wants some (DRF: `allow_blank=False`)."""
+    return (
+        isinstance(value, str)
+        and _is_text(schema)
+        and schema.get("minLength", 0) >= 1
+        and not value.strip()
+    )
+
+
 # -- DRF's words for a failure --------------------------------------------------------
 
 
@@ -280,7 +290,10 @@ class CompiledBody:
 
     def clean(self, body: t.Any) -> tuple[dict, dict]:
         """(the declared fields, trimmed; DRF's errors by field). Unknown and read-only
-        keys are left out, as DRF ignores them."""
+        keys are left out, as DRF ignores them. The schema checks the values as sent, so
+        that the server accepts exactly what the spec allows; text that is only
+        whitespace is blank where a value is required, and text is stored trimmed, as
+        DRF's CharField does (docs/behaviour.md §1)."""
         if body is None:
             return {}, {"non_field_errors": [errors.NO_DATA]}
         if not isinstance(body, dict):
@@ -291,8 +304,10 @@ class CompiledBody:
                 if name in self.required:
                     problems[name] = [errors.REQUIRED]
                 continue
-            value = fields[name] = trimmed(body[name], schema)
-            found = _field_errors(schema, value, validator)
+            value = body[name]
+            fields[name] = trimmed(value, schema)
+            found = [errors.BLANK] if _blank(value, schema) else None
+            found = found or _field_errors(schema, value, validator)
             if found:
                 problems[name] = found
         return fields, problems

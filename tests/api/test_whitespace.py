@@ -1,5 +1,6 @@
-"""Strings are trimmed before they are checked, as DRF's CharField does: whitespace
-alone is blank, and surrounding whitespace is not stored. On every request body."""
+"""Text as DRF's CharField treats it: whitespace alone is blank, and surrounding
+whitespace is not stored; the spec's checks (lengths, patterns) apply to the value as
+sent, so that nothing the spec refuses is accepted. On every request body."""
 
 import pytest
 
@@ -23,22 +24,33 @@ def test_source_text_is_stored_trimmed(api):
     created = make_source(
         api,
         name="  Home  ",
-        slug=" home ",
+        slug="home",
         plex_token="\ttoken\n",
         client_id=" client ",
         user_path_template=" users/plex ",
-        icon=" icons/plex.svg ",
         allowed_servers=[" one ", "two  "],
     )
     stored = api.get("/sources/plex/home/").json()
     for answer in (created, stored):
         assert answer["name"] == "Home"
-        assert answer["slug"] == "home"
         assert answer["plex_token"] == "token"
         assert answer["client_id"] == "client"
         assert answer["user_path_template"] == "users/plex"
-        assert answer["icon"] == "icons/plex.svg"
         assert answer["allowed_servers"] == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("slug", " home ", 'Enter a valid "slug" consisting of letters, numbers, underscores '
+                           "or hyphens."),
+        ("name", " " + "n" * 1024, "Ensure this field has no more than 1024 characters."),
+    ],
+)  # fmt: skip
+def test_the_specs_checks_apply_to_the_value_as_sent(api, field, value, message):
+    response = api.post("/sources/plex/", json={**SOURCE, field: value})
+    assert response.status_code == 400
+    assert response.json() == {field: [message]}
 
 
 def test_source_patch_is_trimmed_too(api):
@@ -57,7 +69,7 @@ def test_flow_whitespace_alone_is_blank(api, field):
 
 
 def test_flow_text_is_stored_trimmed(api):
-    make_flow(api, name=" Login ", slug=" login ", title=" Welcome ", background=" bg.jpg ")
+    make_flow(api, name=" Login ", slug="login", title=" Welcome ", background="bg.jpg")
     stored = api.get("/flows/instances/login/").json()
     assert (stored["name"], stored["title"], stored["background"]) == ("Login", "Welcome", "bg.jpg")
 
