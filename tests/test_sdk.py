@@ -110,6 +110,21 @@ def generated_client(tmp_path_factory):
     sys.path.remove(str(output))
 
 
+def test_the_generated_models_have_clean_names(generated_client):
+    """One model per schema and one enum type per enum, named after the spec's
+    components: no `Type0` variants, no query-parameter copies of an enum."""
+    models = importlib.import_module("plex_api_client.models")
+    names = set(models.__all__)
+    assert not [name for name in names if "Type0" in name]
+    enums = sorted(name for name in names if name.endswith(("Enum", "Mode")))
+    assert enums == [
+        "AuthenticationEnum", "DeniedActionEnum", "FlowDesignationEnum", "FlowLayoutEnum",
+        "GroupMatchingModeEnum", "PolicyEngineMode", "UsedByActionEnum",
+        "UserMatchingModeEnum",
+    ]  # fmt: skip
+    assert "ThemedUrls" in names
+
+
 @pytest.mark.parametrize("flavour", ["async"])
 def test_a_client_generated_from_our_yaml(server, generated_client):
     from plex_api_client.api.flows import flows_instances_create, flows_instances_used_by_list
