@@ -1,7 +1,8 @@
-"""`make bench`: the production server (one worker) and the ceiling app (bench/ceiling.py)
-on loopback, loaded by wrk at 16 connections, interleaved; list and retrieve latency at
-1k sources against a second server's at 100k, also interleaved; the servers' memory.
-It prints; it asserts nothing."""
+"""`make bench`: the production server (one worker) and two reference apps on loopback,
+the ceiling (bench/ceiling.py: the same store without Connexion) and the limit
+(bench/limit.py: the database driver alone), loaded by wrk at 16 connections,
+interleaved; list and retrieve latency at 1k sources against a second server's at 100k,
+also interleaved; the servers' memory. It prints; it asserts nothing."""
 
 import os
 import re
@@ -26,11 +27,11 @@ CONNECTIONS = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 TOKEN = secrets.token_urlsafe(24)
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-# With two or more cores, the load generator and the server each get their own, so
-# that neither steals the other's time; on one core, nothing is pinned.
+# With two or more cores the load generator keeps one to itself; the servers run
+# unpinned, as deployed.
 _CORES = sorted(os.sched_getaffinity(0))
 PIN_LOAD = ["taskset", "-c", str(_CORES[0])] if len(_CORES) > 1 else []
-PIN_SERVER = ["taskset", "-c", ",".join(map(str, _CORES[1:]))] if len(_CORES) > 1 else []
+# The servers run unpinned, as deployed.
 
 # Counts answers whose status is not the one the operation must give.
 STATUS_CHECK = """
@@ -149,6 +150,8 @@ SERVER_COMMANDS = {
     "api": [sys.executable, "-m", "app", "serve"],
     "ceiling": [sys.executable, "-m", "uvicorn", "bench.ceiling:create_app", "--factory",
                 "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"],
+    "limit": [sys.executable, "-m", "uvicorn", "bench.limit:create_app", "--factory",
+              "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"],
 }  # fmt: skip
 
 
@@ -183,7 +186,7 @@ def prepare(
         migrate.upgrade(url)
         seed(url, sources)
         server = started_server(
-            url, TOKEN, command=(*PIN_SERVER, *SERVER_COMMANDS[app]), migrate=False,
+            url, TOKEN, command=tuple(SERVER_COMMANDS[app]), migrate=False,
             ready_path="/api/v3/sources/plex/s1/", env=env,
         )  # fmt: skip
         base, servers[name] = servers.stack.enter_context(server)
@@ -215,31 +218,36 @@ def main() -> int:
         pinned = " (own core)" if PIN_LOAD else ""
         print(f"# {CONNECTIONS} connections, {SECONDS}s per run, median of {ROUNDS} interleaved "
               f"runs per app, wrk on loopback{pinned}, SQLite")  # fmt: skip
-        # ratio: the median over the rounds of api/ceiling within a round, where both ran
-        # back to back, so that the machine's drift between rounds cancels out; the
-        # rounds' lowest and highest ratio follow it. cpu: the same for the servers' CPU
-        # time per answer (ceiling/api), which time the server spent waiting does not move.
-        print(f"{'operation':<15}{'api req/s':>10}{'p50 ms':>8}{'p99 ms':>8}"
-              f"{'ceiling':>10}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}{'range':>11}"
-              f"{'cpu':>6}  unexpected")  # fmt: skip
+        # For each reference app (ceiling: the same store without Connexion; limit: the
+        # driver alone), `÷`: the median over the rounds of api/reference throughput
+        # within a round, where both ran back to back, so that the machine's drift between
+        # rounds cancels out. `ms cpu`: each server's CPU time per answer (user and system),
+        # which time spent waiting does not move.
+        print(f"{'operation':<15}{'api req/s':>10}{'ms cpu':>7}{'p99 ms':>8}"
+              f"{'ceiling':>9}{'ms cpu':>7}{'÷':>6}{'limit':>8}{'ms cpu':>7}{'÷':>6}"
+              f"{'range':>11}  unexpected")  # fmt: skip
         for operation in os.environ.get("BENCH_OPERATIONS", ",".join(OPERATIONS)).split(","):
             runs: dict[str, list[dict]] = {name: [] for name in base}
             for round_ in range(ROUNDS):
-                # Alternate which app goes first, so neither always runs on a warmer machine.
-                for name in sorted(base, reverse=bool(round_ % 2)):
+                # Alternate which app goes first, so none always runs on a warmer machine.
+                order = sorted(base) if round_ % 2 else sorted(base, reverse=True)
+                for name in order:
                     prefix = f"{name[0]}{round_}{secrets.token_hex(4)}x"
                     runs[name].append(run_operation(base[name], operation, prefix, servers[name]))
-            api, ceiling = (_median(runs[name]) for name in ("api", "ceiling"))
-            pairs = list(zip(runs["api"], runs["ceiling"], strict=True))
-            ratios = sorted(api_run["rps"] / ceiling_run["rps"] for api_run, ceiling_run in pairs)
-            cpu = sorted(
-                ceiling_run["cpu_us"] / api_run["cpu_us"] for api_run, ceiling_run in pairs
-            )
-            spread = f"{ratios[0]:.2f}–{ratios[-1]:.2f}"
-            print(f"{operation:<15}{api['rps']:>10.0f}{api['p50']:>8.1f}{api['p99']:>8.1f}"
-                  f"{ceiling['rps']:>10.0f}{ceiling['p50']:>8.1f}{ceiling['p99']:>8.1f}"
-                  f"{ratios[len(ratios) // 2]:>7.2f}{spread:>11}{cpu[len(cpu) // 2]:>6.2f}"
-                  f"  {api['bad']}/{ceiling['bad']}"
+            api, ceiling, limit = (_median(runs[name]) for name in ("api", "ceiling", "limit"))
+
+            def ratio(reference: str, runs: dict = runs) -> list[float]:
+                pairs = zip(runs["api"], runs[reference], strict=True)
+                return sorted(mine["rps"] / theirs["rps"] for mine, theirs in pairs)
+
+            to_ceiling, to_limit = ratio("ceiling"), ratio("limit")
+            spread = f"{to_limit[0]:.2f}–{to_limit[-1]:.2f}"
+            bad = "/".join(str(m["bad"]) for m in (api, ceiling, limit))
+            print(f"{operation:<15}{api['rps']:>10.0f}{api['cpu_us'] / 1000:>7.2f}"
+                  f"{api['p99']:>8.1f}{ceiling['rps']:>9.0f}{ceiling['cpu_us'] / 1000:>7.2f}"
+                  f"{to_ceiling[len(to_ceiling) // 2]:>6.2f}{limit['rps']:>8.0f}"
+                  f"{limit['cpu_us'] / 1000:>7.2f}{to_limit[len(to_limit) // 2]:>6.2f}"
+                  f"{spread:>11}  {bad}"
                   f"{'  sockets: ' + api['socket_errors'] if api['socket_errors'] else ''}"
                   )  # fmt: skip
         memory["after the comparison"] = memory_kib(servers["api"])[0]
@@ -277,7 +285,8 @@ def _scale_runs(*servers: tuple[str, str]) -> list[dict[str, list[dict]]]:
 def _median(runs: list[dict]) -> dict:
     """Per figure, the median over the runs; unexpected statuses are summed."""
     middle = len(runs) // 2
-    result = {key: sorted(run[key] for run in runs)[middle] for key in ("rps", "p50", "p99")}
+    keys = [key for key in ("rps", "p50", "p99", "cpu_us") if key in runs[0]]
+    result = {key: sorted(run[key] for run in runs)[middle] for key in keys}
     result["bad"] = sum(run["bad"] for run in runs)
     result["socket_errors"] = "; ".join(
         run["socket_errors"] for run in runs if run["socket_errors"]
