@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from app.config import ConfigError, Settings
 from app.health import check_plex_tokens
+from app.logs import configure_logging
 from models.accounts import CODENAMES, AccountError
 from models.store import Store
 
@@ -359,7 +360,7 @@ def _carry_out(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
     except ConfigError as error:
         raise Failure(error) from None
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings.log_level, settings.log_format)
     if (args.area, args.command) == ("permission", "codenames"):
         _codenames(args.json)  # needs no database
         return 0

@@ -3,16 +3,19 @@ pipeline (LOG_FORMAT), each carrying the request id of the request it belongs to
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 # Fields a request's log line adds (app/service.py), in the order they are shown.
 REQUEST_FIELDS = ("method", "path", "operation", "status", "duration_ms", "user")
 
 
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+"""The id of the request being served (set by app/service.py), for every log line."""
+
+
 class _RequestId(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        from app.service import REQUEST_ID
-
         record.request_id = REQUEST_ID.get()
         return True
 

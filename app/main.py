@@ -71,23 +71,12 @@ class RoutedRequestMiddleware:
         await self.app(scope, receive, send)
 
 
-class RejectedCredentialsMiddleware:
-    """After the security checks: credentials that were presented and refused are a 403
-    even where the operation would let an anonymous caller in."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        context = scope.get("extensions", {}).get("connexion_context", {})
-        if scope["type"] == "http" and context.get("credentials_rejected"):
-            raise errors.detail(403, errors.TOKEN_INVALID)
-        await self.app(scope, receive, send)
-
-
-class AnonymousThrottleMiddleware:
-    """After the security checks: an anonymous call (only operations that allow one get
-    this far without credentials) counts against its address's rate; past it, 429."""
+class AfterSecurityMiddleware:
+    """After the security checks, before the request checks, in DRF's order:
+    - credentials that were presented and refused are a 403 even where the operation
+      would let an anonymous caller in;
+    - an anonymous call (only operations that allow one get this far without
+      credentials) counts against its address's rate; past it, 429."""
 
     def __init__(self, app, throttle: RateThrottle, trusted_proxies: int):
         self.app = app
@@ -97,6 +86,8 @@ class AnonymousThrottleMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             context = scope.get("extensions", {}).get("connexion_context", {})
+            if context.get("credentials_rejected"):
+                raise errors.detail(403, errors.TOKEN_INVALID)
             if identity_in(context) is None:
                 wait = self.throttle.wait(client_address(scope, self.trusted_proxies))
                 if wait is not None:
@@ -231,14 +222,11 @@ def create_app(
             validate_responses,
             outermost=[partial(OperatorMiddleware, store=store, spec=spec, docs_path=DOCS_PATH)],
             before_security=partial(RoutedRequestMiddleware, store=store, plex=plex, paths=paths),
-            after_security=[
-                RejectedCredentialsMiddleware,
-                partial(
-                    AnonymousThrottleMiddleware,
-                    throttle=RateThrottle(settings.throttle_anon),
-                    trusted_proxies=settings.trusted_proxies,
-                ),
-            ],
+            after_security=partial(
+                AfterSecurityMiddleware,
+                throttle=RateThrottle(settings.throttle_anon),
+                trusted_proxies=settings.trusted_proxies,
+            ),
         ),
     )
     app.store = store
@@ -266,7 +254,7 @@ def create_served_app() -> ConnexionMiddleware:
         "Serving the API at %s/ (its browser at %s/ui/, the schema at %s/schema/); "
         "every call needs an API token: Authorization: Bearer <key>", base, base, base,
     )  # fmt: skip
-    if not settings.bootstrap_token and not app.store.list_users():
+    if not settings.bootstrap_token and not app.store.has_users():
         logger.warning(
             "No user exists and BOOTSTRAP_TOKEN is not set: no call can be authenticated. "
             "Set BOOTSTRAP_TOKEN, or create a user and a token with plex-admin."

@@ -2,22 +2,32 @@
 log with request ids, Prometheus metrics, the health probes and authentik's addresses
 for the API browser and the schema. Outside `/api/v3`'s spec, in front of everything."""
 
+import functools
 import json
 import logging
+import os
 import re
 import time
 import uuid
-from contextvars import ContextVar
 
 import yaml
 from connexion.middleware.abstract import ROUTING_CONTEXT
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from app.auth import identity_in
+from app.concurrency import in_worker_thread
+from app.logs import REQUEST_ID
 from models.store import Store
 
 logger = logging.getLogger("app.requests")
-REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 REQUESTS = Counter("plex_api_requests", "Answered requests", ["operation", "method", "status"])
@@ -41,10 +51,18 @@ class OperatorMiddleware:
     def __init__(self, app, store: Store, spec: dict, docs_path: str):
         self.app = app
         self.store = store
+        self.spec = spec
         self.docs_path = docs_path
-        public = _without_implementation(spec)
-        self.spec_yaml = yaml.safe_dump(public, sort_keys=False, allow_unicode=True).encode()
-        self.spec_json = json.dumps(public).encode()
+
+    # Written on first request, not at every start: most processes are never asked.
+    @functools.cached_property
+    def spec_json(self) -> bytes:
+        return json.dumps(_without_implementation(self.spec)).encode()
+
+    @functools.cached_property
+    def spec_yaml(self) -> bytes:
+        public = _without_implementation(self.spec)
+        return yaml.safe_dump(public, sort_keys=False, allow_unicode=True).encode()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -110,8 +128,6 @@ class OperatorMiddleware:
         )
 
     async def _ready(self, send):
-        from app.concurrency import in_worker_thread
-
         problem = await in_worker_thread(self.store.unreachable)
         if problem is None:
             return await _answer(send, 200, b"")
@@ -125,12 +141,8 @@ class OperatorMiddleware:
 
 def _latest() -> bytes:
     """This process's metrics, or every worker's in multi-process mode."""
-    import os
-
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return generate_latest()
-    from prometheus_client import CollectorRegistry, multiprocess
-
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     return generate_latest(registry)

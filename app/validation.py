@@ -1,13 +1,14 @@
 """Request validation in Django REST framework's words.
 
-The spec decides what is valid: request bodies and query parameters are checked by JSON
-Schema validators compiled once from their schemas in openapi/openapi.yaml. This module
-only does what DRF does around that: it trims strings before they are checked, and it
-words each failure as DRF (or django-filter, for query parameters) would
-(docs/behaviour.md §2). What a schema cannot say is a named `format` or an `x-`
-keyword in the YAML, listed here:
+The spec decides what is valid: request bodies, query and path parameters are checked
+by JSON Schema validators compiled once from their schemas in openapi/openapi.yaml,
+on the values as sent. This module only does what DRF does around that: text of
+whitespace alone is blank and text is stored trimmed (docs/behaviour.md §1), and each
+failure is worded as DRF (or django-filter, for query parameters) would
+(docs/behaviour.md §2). What a schema cannot say is an `x-` keyword in the YAML:
 
-- `x-format: slug`: a slug (its `pattern`), reported with DRF's slug message;
+- `x-format: slug`: the field's `pattern` is a slug's, so its failure reads as DRF's
+  slug message;
 - `x-format: file-name`: authentik's rule for stored file names (`icon`, `background`)
   (`x-format` is `format` for formats of our own, which client generators need not know);
 - `x-null-characters: dropped` on a query parameter: NUL characters are removed (as
@@ -59,14 +60,6 @@ def _ecma_search(pattern: str, text: str) -> bool:
     also matches before a final newline, which would let `"abc\\n"` pass as a slug."""
     ends = pattern.endswith("$") and not pattern.endswith("\\$")
     return re.search(pattern[:-1] + r"\Z" if ends else pattern, text) is not None
-
-
-SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
-
-
-@FORMATS.checks("slug")
-def _is_slug(text: object) -> bool:
-    return not isinstance(text, str) or _ecma_search(SLUG_PATTERN, text)
 
 
 @FORMATS.checks("file-name", raises=FileNameProblem)
@@ -123,7 +116,7 @@ def compile_schema(schema: dict):
     return RequestSchemaValidator(schema, format_checker=FORMATS)
 
 
-# -- what DRF does before it validates ------------------------------------------------
+# -- what DRF does with text ------------------------------------------------------------
 
 # Formats whose strings are not free text: DRF does not trim them, and NUL characters in
 # them fail the format itself.
@@ -141,7 +134,7 @@ def _is_text(schema: dict) -> bool:
 
 def trimmed(value: t.Any, schema: dict) -> t.Any:
     """The value with leading and trailing whitespace removed from its text, as DRF's
-    CharField does (`trim_whitespace`) before any check."""
+    CharField stores it (`trim_whitespace`)."""
     if isinstance(value, str) and _is_text(schema):
         return value.strip()
     if isinstance(value, list) and schema.get("type") == "array":
@@ -196,7 +189,7 @@ def _message(error) -> str:
         return errors.MAX_LENGTH.format(limit=limit)
     if keyword == "maxItems":
         return errors.MAX_ITEMS.format(limit=limit)
-    if keyword == "pattern" or (keyword == "format" and limit == "slug"):
+    if keyword == "pattern":
         slug = error.schema.get("x-format") == "slug"
         return errors.INVALID_SLUG if slug else errors.PATTERN_MISMATCH
     if keyword == "enum":

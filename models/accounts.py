@@ -94,6 +94,11 @@ class AccountsMixin:
             session.execute(delete(User).where(User.id == user.id))
             return gone
 
+    def has_users(self) -> bool:
+        """Whether any user exists."""
+        with self._read() as session:
+            return session.scalar(select(User.id).limit(1)) is not None
+
     def list_users(self) -> list[dict]:
         with self._read() as session:
             query = select(User).order_by(User.username).options(selectinload(User.groups))

@@ -1,5 +1,6 @@
 """Apply (or check) the Alembic migrations for a database URL."""
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@functools.cache
 def head() -> str:
+    """The newest revision (read from the migration scripts once)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 

@@ -483,18 +483,18 @@ SECURITY_MAP = {**SECURITY_HANDLERS, "bearer": BearerHandler}
 
 
 def middleware_stack(
-    validate_responses: bool, outermost: list, before_security, after_security: list
+    validate_responses: bool, outermost: list, before_security, after_security
 ) -> list:
     """Connexion's stack (MIDDLEWARES) with layers of ours: `outermost` (in order) before
     all of Connexion's, `before_security` on the routed request before the security
-    checks, `after_security` (in order) after them and before the request checks.
+    checks, `after_security` after them and before the request checks.
     Layers that would only pass each request on are left out: the response checks when
     answers are not checked, and the lifespan layer, as the app has no lifespan
     handler."""
     idle = {LifespanMiddleware} | (set() if validate_responses else {ResponseValidationMiddleware})
     stack = [middleware for middleware in MIDDLEWARES if middleware not in idle]
     security = stack.index(OnceSecurityMiddleware)
-    stack[security + 1 : security + 1] = after_security
+    stack.insert(security + 1, after_security)
     stack.insert(security, before_security)
     return [*outermost, *stack]
 
