@@ -61,9 +61,12 @@ def configure_logging(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # app/service.py writes the one line per request; uvicorn's would repeat it.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:], access.propagate = [], False
     # Our request line says what the client got; Connexion's security logger says
     # "Aborting with 401" for an answer that goes out as 403.
     logging.getLogger("connexion.security").setLevel(logging.WARNING)

@@ -26,6 +26,7 @@ def test_json_lines_carry_the_request_fields(tmp_path):
     lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
     assert lines and len(lines) == len(printed.splitlines())  # every line is JSON
     requests = [line for line in lines if line["logger"] == "app.requests"]
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]  # one line each
     (listed,) = [line for line in requests if line["request_id"] == "trace-1"]
     assert listed["logger"] == "app.requests" and listed["level"] == "info"
     assert (listed["method"], listed["path"], listed["operation"], listed["status"]) == (
