@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from app.auth import current_identity, current_object, current_query, current_store
 from app.pagination import Paginator
-from app.permissions import OPERATION_RESOURCES, viewable_used_by, visible
+from app.permissions import OPERATION_RESOURCES, check_may_list, viewable_used_by
 from models.store import Identity
 
 # Query parameters every list has; the others are the resource's filters.
@@ -42,16 +42,18 @@ class ResourceOperations:
     def _list(self):
         query = current_query()
         paginator = Paginator(query.get("page"), query.get("page_size"))
-        identity = current_identity()
-        _count, results = current_store().list_page(
+        identity, store = current_identity(), current_store()
+        check_may_list(store, identity, self.resource)
+        _count, results = store.list_page(
             self.resource,
             filters={name: value for name, value in query.items() if name not in LIST_PARAMETERS},
             search=query.get("search"),
             ordering=query.get("ordering"),
             window=paginator.window,
-            visible=visible(identity, self.resource),
-            owner=identity.user_id,
+            viewer=identity,
         )
+        if self.shown is not _as_stored:  # it asks for the caller's permissions on each
+            identity = store.with_grants_on(identity, [str(r["pk"]) for r in results])
         return paginator.envelope([self.shown(identity, r) for r in results]), 200
 
     def _create(self, body):
@@ -70,8 +72,9 @@ class ResourceOperations:
         return None, 204
 
     def _used_by_list(self, **key):
-        entries = current_store().used_by(self.resource, _key_of(key))
-        return viewable_used_by(current_identity(), entries), 200
+        store = current_store()
+        entries = store.used_by(self.resource, _key_of(key))
+        return viewable_used_by(store, current_identity(), entries), 200
 
 
 def _key_of(path: dict) -> str:

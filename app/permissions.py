@@ -36,10 +36,11 @@ def operation_resource(operation_id: str) -> tuple[Resource, str]:
 
 def authorize(
     store: Store, identity: Identity, operation_id: str, path: dict, path_fits: bool = True
-) -> StoredObject | None:
+) -> tuple[Identity, StoredObject | None]:
     """Raise the 403 or 404 authentik gives before the operation may run; return the
-    object the operation is on, if it is on one, so that it is not looked up twice.
-    A path value its parameter's schema refuses (`path_fits` false) names nothing."""
+    caller with its permissions on the object the operation is on, and that object, if
+    it is on one, so that neither is looked up twice. A path value its parameter's
+    schema refuses (`path_fits` false) names nothing."""
     resource, action = operation_resource(operation_id)
     if action == "create" and not identity.has_perm(resource.codename("add")):
         raise errors.detail(403, errors.PERMISSION_DENIED)
@@ -50,6 +51,7 @@ def authorize(
         if found is None:
             raise errors.detail(404, resource.not_found)
         pk, owner = found.pk, found.owner
+        identity = store.with_grants_on(identity, [pk])
         # Owners may do anything with what they own (authentik's owner_field).
         owns = owner is not None and owner == identity.user_id
         # used_by is not filtered by view permission; its entries are (see below).
@@ -62,21 +64,24 @@ def authorize(
         needed = OBJECT_ACTIONS.get(action)
         if needed is not None and not owns and not identity.has_perm(resource.codename(needed), pk):
             raise errors.detail(403, errors.PERMISSION_DENIED)
-        return found
-    return None
+        return identity, found
+    return identity, None
 
 
-def visible(identity: Identity, resource: Resource) -> frozenset[str] | None:
-    """What a list may show besides the caller's own objects; a 403 when the caller may
-    see nothing at all (a resource with owners always shows their own)."""
-    keys = identity.visible(resource.codename("view"))
-    if keys is not None and not keys and resource.owner is None:
+def check_may_list(store: Store, identity: Identity, resource: Resource) -> None:
+    """A 403 when the caller may see nothing at all: no view permission, neither global
+    nor on any object (a resource with owners always shows their own). The list itself
+    is filtered by the store."""
+    view = resource.codename("view")
+    if identity.covers(view) or resource.owner is not None:
+        return
+    if not store.holds_object_grant(identity, view):
         raise errors.detail(403, errors.PERMISSION_DENIED)
-    return keys
 
 
-def viewable_used_by(identity: Identity, entries: list[dict]) -> list[dict]:
+def viewable_used_by(store: Store, identity: Identity, entries: list[dict]) -> list[dict]:
     """The used_by entries the caller may view."""
+    identity = store.with_grants_on(identity, [entry["pk"] for entry in entries])
     return [
         entry
         for entry in entries

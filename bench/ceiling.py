@@ -17,7 +17,7 @@ from app.concurrency import in_worker_thread, limit_malloc_arenas
 from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
-from app.permissions import visible, without_secrets
+from app.permissions import check_may_list, without_secrets
 from app.validation import CompiledQuery, compiled_body, parse_json
 from models.errors import StoreError
 from models.resources import SOURCES
@@ -67,16 +67,21 @@ def create_app() -> Starlette:
             raise errors.invalid(problems)
         query = request.query_params
         paginator = Paginator(int(query.get("page", 1)), int(query.get("page_size", 20)))
-        _count, results = await in_worker_thread(
-            store.list_page,
-            SOURCES,
-            filters={},
-            search=query.get("search"),
-            ordering=query.get("ordering"),
-            window=paginator.window,
-            visible=visible(identity, SOURCES),
-        )
-        return _json(paginator.envelope([without_secrets(identity, r) for r in results]), 200)
+
+        def page():
+            check_may_list(store, identity, SOURCES)
+            _count, results = store.list_page(
+                SOURCES,
+                filters={},
+                search=query.get("search"),
+                ordering=query.get("ordering"),
+                window=paginator.window,
+                viewer=identity,
+            )
+            shown = store.with_grants_on(identity, [r["pk"] for r in results])
+            return paginator.envelope([without_secrets(shown, r) for r in results])
+
+        return _json(await in_worker_thread(page), 200)
 
     async def retrieve(request: Request) -> Response:
         identity, found = await caller(request, "sources_plex_retrieve")

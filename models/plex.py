@@ -45,17 +45,19 @@ class UserPlexSourceConnection(Base):
     def __str__(self) -> str:
         return f"User-source connection (user={self.user_id}, source={self.source_pk})"
 
-    def to_api(self) -> dict:
-        source = self.source.to_api()
-        return {
-            "pk": self.id,
-            "user": self.user_id,
-            "source": str(self.source_pk),
-            "source_obj": dict(list(source.items())[:SOURCE_FIELDS]),
-            "identifier": self.identifier,
-            "created": api_datetime(self.created),
-            "last_updated": api_datetime(self.last_updated),
-        }
+
+def connection_api(connection, source: dict) -> dict:
+    """The UserPlexSourceConnection representation, of a connection or a row of its
+    table, given its source's representation."""
+    return {
+        "pk": connection.id,
+        "user": connection.user_id,
+        "source": str(connection.source_pk),
+        "source_obj": dict(list(source.items())[:SOURCE_FIELDS]),
+        "identifier": connection.identifier,
+        "created": api_datetime(connection.created),
+        "last_updated": api_datetime(connection.last_updated),
+    }
 
 
 class PendingLogin(Base):

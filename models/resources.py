@@ -6,18 +6,32 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import Boolean, Integer, Uuid, bindparam, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Boolean, Integer, String, Uuid, bindparam, cast, func, or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
 from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, NotFound
 from models.identity import User
-from models.plex import UserPlexSourceConnection
-from models.sources import Flow, PlexSource, PropertyMapping
+from models.plex import UserPlexSourceConnection, connection_api
+from models.sources import (
+    Flow,
+    PlexSource,
+    PropertyMapping,
+    flow_api,
+    group_property_mappings,
+    mapping_api,
+    source_api,
+    user_property_mappings,
+)
 
 
 @dataclass(frozen=True)
 class Resource:
     model: type
+    # Reads select these columns from this table (or join) and turn each row into the
+    # API's representation directly, without building ORM objects (docs/performance.md).
+    columns: tuple
+    represent: Callable[[Row], dict]
     permission_model: str  # authentik's `<app>.<model>`, for permission codenames
     lookup: object  # the column the URL names an object by
     not_found: str
@@ -27,11 +41,10 @@ class Resource:
     # query parameter -> its conditions, for filters other than one column's exact value
     filter_clauses: dict[str, Callable[[object], list]] = field(default_factory=dict)
     search: tuple = ()
-    joins: tuple = ()  # relationships the search and filter columns need
+    selected_from: object = None  # the table, or join, `columns` come from; the model's
     ordering: dict = field(default_factory=dict)  # `?ordering=` field -> column
     default_ordering: tuple = ()
     unique: dict = field(default_factory=dict)  # request field -> message when taken
-    loaders: tuple = ()  # eager loading for serialisation
     owner: object = None  # the column naming the user who owns an object, if any
     # Checks that need the database, given the object being written (new or stored).
     check_references: Callable[[Session, object, dict], dict] = lambda session, obj, data: {}
@@ -40,8 +53,33 @@ class Resource:
 
     @cached_property
     def lookup_query(self):
-        """The object a URL key names, with what serialising it needs; built once."""
-        return select(self.model).where(self.lookup == bindparam("key")).options(*self.loaders)
+        """The object a URL key names, for writes; built once."""
+        return select(self.model).where(self.lookup == bindparam("key"))
+
+    @cached_property
+    def rows(self):
+        """Every object's representation columns; lists and lookups add their terms."""
+        return select(*self.columns).select_from(self._selected_from)
+
+    @cached_property
+    def counted(self):
+        """How many objects; lists add the same terms as to `rows`."""
+        return select(func.count()).select_from(self._selected_from)
+
+    @property
+    def _selected_from(self):
+        return self.model if self.selected_from is None else self.selected_from
+
+    @cached_property
+    def represented_by_key(self):
+        """The representation of the object a URL key names; built once."""
+        return self.rows.where(self.lookup == bindparam("key"))
+
+    @cached_property
+    def found_by_key(self):
+        """The primary key and owner of the object a URL key names; built once."""
+        owner = self.owner if self.owner is not None else self.pk
+        return select(self.pk, owner).where(self.lookup == bindparam("key"))
 
     def codename(self, action: str) -> str:
         """`view`, `add`, `change` or `delete`, as authentik names the permission."""
@@ -146,8 +184,35 @@ def _source_used_by(session: Session, source: PlexSource) -> list[dict]:
     ] + [used_by_entry("authentik_core", "usersourceconnection", c, "cascade") for c in connections]
 
 
+def _mapping_pks(table, source_pk) -> object:
+    """A source's property mappings in one of its lists, joined by commas."""
+    joined = func.aggregate_strings(cast(table.c.mapping_pk, String), ",")
+    return select(joined).where(table.c.source_pk == source_pk).scalar_subquery()
+
+
+def _pks(joined: str | None) -> list[uuid.UUID]:
+    return [uuid.UUID(pk) for pk in joined.split(",")] if joined else []
+
+
+def _source_columns(prefix: str = "") -> tuple:
+    """A source's representation columns, named with `prefix` where it is selected
+    beside another table's."""
+    mappings = (("user_mapping_pks", user_property_mappings),
+                ("group_mapping_pks", group_property_mappings))  # fmt: skip
+    return (
+        *(column.label(prefix + column.key) for column in PlexSource.__table__.columns),
+        *(_mapping_pks(table, PlexSource.pbm_uuid).label(prefix + n) for n, table in mappings),
+    )
+
+
+def _represent_source(row) -> dict:
+    return source_api(row, _pks(row.user_mapping_pks), _pks(row.group_mapping_pks))
+
+
 SOURCES = Resource(
     model=PlexSource,
+    columns=_source_columns(),
+    represent=_represent_source,
     permission_model="authentik_sources_plex.plexsource",
     lookup=PlexSource.slug,
     not_found="No PlexSource matches the given query.",
@@ -189,10 +254,6 @@ SOURCES = Resource(
     },
     default_ordering=("name",),
     unique={"slug": "source with this slug already exists."},
-    loaders=(
-        selectinload(PlexSource.user_property_mappings),
-        selectinload(PlexSource.group_property_mappings),
-    ),
     check_references=_check_source_references,
     apply=_apply_source,
     used_by=_source_used_by,
@@ -223,6 +284,8 @@ def _flow_used_by(session: Session, flow: Flow) -> list[dict]:
 
 FLOWS = Resource(
     model=Flow,
+    columns=tuple(Flow.__table__.columns),
+    represent=flow_api,
     permission_model="authentik_flows.flow",
     lookup=Flow.slug,
     not_found="No Flow matches the given query.",
@@ -267,6 +330,8 @@ def _mapping_used_by(session: Session, mapping: PropertyMapping) -> list[dict]:
 
 PLEX_MAPPINGS = Resource(
     model=PropertyMapping,
+    columns=tuple(PropertyMapping.__table__.columns),
+    represent=mapping_api,
     permission_model="authentik_sources_plex.plexsourcepropertymapping",
     lookup=PropertyMapping.pm_uuid,
     not_found="No PlexSourcePropertyMapping matches the given query.",
@@ -321,8 +386,28 @@ def _apply_connection(session: Session, connection, data: dict) -> None:
             setattr(connection, name, value)
 
 
+class _Prefixed:
+    """The columns of a row whose names start with `prefix`, by their names without it."""
+
+    def __init__(self, row: Row, prefix: str):
+        self._row, self._prefix = row, prefix
+
+    def __getattr__(self, name: str):
+        return getattr(self._row, self._prefix + name)
+
+
+def _represent_connection(row) -> dict:
+    return connection_api(row, _represent_source(_Prefixed(row, "source_")))
+
+
 CONNECTIONS = Resource(
     model=UserPlexSourceConnection,
+    columns=(*UserPlexSourceConnection.__table__.columns, *_source_columns("source_")),
+    represent=_represent_connection,
+    # The user for search by username; the source for its representation and slug.
+    selected_from=UserPlexSourceConnection.__table__.join(
+        PlexSource, PlexSource.pbm_uuid == UserPlexSourceConnection.source_pk
+    ).join(User, User.id == UserPlexSourceConnection.user_id),
     permission_model="authentik_sources_plex.userplexsourceconnection",
     lookup=UserPlexSourceConnection.id,
     not_found="No UserPlexSourceConnection matches the given query.",
@@ -330,7 +415,6 @@ CONNECTIONS = Resource(
     filters={"user": UserPlexSourceConnection.user_id},
     filter_clauses={"source__slug": lambda slug: [PlexSource.slug == slug]},
     search=(UserPlexSourceConnection.identifier, User.username, PlexSource.slug),
-    joins=(UserPlexSourceConnection.user, UserPlexSourceConnection.source),
     ordering={
         "pk": UserPlexSourceConnection.id,
         "identifier": UserPlexSourceConnection.identifier,
@@ -339,7 +423,6 @@ CONNECTIONS = Resource(
         "user": UserPlexSourceConnection.user_id,
     },
     default_ordering=("pk",),
-    loaders=(selectinload(UserPlexSourceConnection.source),),
     owner=UserPlexSourceConnection.user_id,
     check_references=_check_connection_references,
     apply=_apply_connection,

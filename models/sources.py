@@ -60,29 +60,31 @@ class Flow(Base):
     def __str__(self) -> str:
         return f"Flow {self.name} ({self.slug})"
 
-    def to_api(self) -> dict:
-        """The Flow representation, in authentik's serializer field order."""
-        background_url = file_url(self.background, FLOW_BACKGROUND_URL)
-        return {
-            "pk": str(self.flow_uuid),
-            "policybindingmodel_ptr_id": str(self.flow_uuid),
-            "name": self.name,
-            "slug": self.slug,
-            "title": self.title,
-            "designation": self.designation,
-            "background": self.background,
-            "background_url": background_url,
-            "background_themed_urls": themed_urls(self.background, background_url),
-            "stages": [],
-            "policies": [],
-            "cache_count": 0,
-            "policy_engine_mode": self.policy_engine_mode,
-            "compatibility_mode": self.compatibility_mode,
-            "export_url": f"/api/v3/flows/instances/{self.slug}/export/",
-            "layout": self.layout,
-            "denied_action": self.denied_action,
-            "authentication": self.authentication,
-        }
+
+def flow_api(flow) -> dict:
+    """The Flow representation, in authentik's serializer field order. `flow` is a Flow
+    or a row of the flow table: anything with its columns as attributes."""
+    background_url = file_url(flow.background, FLOW_BACKGROUND_URL)
+    return {
+        "pk": str(flow.flow_uuid),
+        "policybindingmodel_ptr_id": str(flow.flow_uuid),
+        "name": flow.name,
+        "slug": flow.slug,
+        "title": flow.title,
+        "designation": flow.designation,
+        "background": flow.background,
+        "background_url": background_url,
+        "background_themed_urls": themed_urls(flow.background, background_url),
+        "stages": [],
+        "policies": [],
+        "cache_count": 0,
+        "policy_engine_mode": flow.policy_engine_mode,
+        "compatibility_mode": flow.compatibility_mode,
+        "export_url": f"/api/v3/flows/instances/{flow.slug}/export/",
+        "layout": flow.layout,
+        "denied_action": flow.denied_action,
+        "authentication": flow.authentication,
+    }
 
 
 class PropertyMapping(Base):
@@ -98,17 +100,19 @@ class PropertyMapping(Base):
     def __str__(self) -> str:
         return f"Property Mapping {self.name}"
 
-    def to_api(self) -> dict:
-        return {
-            "pk": str(self.pm_uuid),
-            "managed": self.managed,
-            "name": self.name,
-            "expression": self.expression,
-            "component": "ak-property-mapping-source-plex-form",
-            "verbose_name": "Plex Source Property Mapping",
-            "verbose_name_plural": "Plex Source Property Mappings",
-            "meta_model_name": "authentik_sources_plex.plexsourcepropertymapping",
-        }
+
+def mapping_api(mapping) -> dict:
+    """The PlexSourcePropertyMapping representation, of a mapping or a row of its table."""
+    return {
+        "pk": str(mapping.pm_uuid),
+        "managed": mapping.managed,
+        "name": mapping.name,
+        "expression": mapping.expression,
+        "component": "ak-property-mapping-source-plex-form",
+        "verbose_name": "Plex Source Property Mapping",
+        "verbose_name_plural": "Plex Source Property Mappings",
+        "meta_model_name": "authentik_sources_plex.plexsourcepropertymapping",
+    }
 
 
 def _mapping_table(name: str) -> Table:
@@ -165,37 +169,40 @@ class PlexSource(Base):
     def __str__(self) -> str:
         return self.name
 
-    def to_api(self) -> dict:
-        """The PlexSource representation, in authentik's serializer field order."""
-        icon_url = file_url(self.icon, PLEX_ICON_URL)
-        return {
-            "pk": str(self.pbm_uuid),
-            "name": self.name,
-            "slug": self.slug,
-            "enabled": self.enabled,
-            "promoted": self.promoted,
-            "authentication_flow": _str_or_none(self.authentication_flow_id),
-            "enrollment_flow": _str_or_none(self.enrollment_flow_id),
-            # In pk order, whether the list was just written or read back.
-            "user_property_mappings": sorted(str(m.pm_uuid) for m in self.user_property_mappings),
-            "group_property_mappings": sorted(str(m.pm_uuid) for m in self.group_property_mappings),
-            "component": "ak-source-plex-form",
-            "verbose_name": "Plex Source",
-            "verbose_name_plural": "Plex Sources",
-            "meta_model_name": "authentik_sources_plex.plexsource",
-            "policy_engine_mode": self.policy_engine_mode,
-            "user_matching_mode": self.user_matching_mode,
-            "managed": self.managed,
-            "user_path_template": self.user_path_template,
-            "icon": self.icon,
-            "icon_url": icon_url,
-            "icon_themed_urls": themed_urls(self.icon, icon_url),
-            "group_matching_mode": self.group_matching_mode,
-            "client_id": self.client_id,
-            "allowed_servers": list(self.allowed_servers),
-            "allow_friends": self.allow_friends,
-            "plex_token": self.plex_token,
-        }
+
+def source_api(source, user_mappings, group_mappings) -> dict:
+    """The PlexSource representation, in authentik's serializer field order: `source` is
+    a PlexSource or a row of its table (anything with its columns as attributes), the
+    mapping lists are the primary keys of its property mappings."""
+    icon_url = file_url(source.icon, PLEX_ICON_URL)
+    return {
+        "pk": str(source.pbm_uuid),
+        "name": source.name,
+        "slug": source.slug,
+        "enabled": source.enabled,
+        "promoted": source.promoted,
+        "authentication_flow": _str_or_none(source.authentication_flow_id),
+        "enrollment_flow": _str_or_none(source.enrollment_flow_id),
+        # In pk order, however the database returned them.
+        "user_property_mappings": sorted(str(pk) for pk in user_mappings),
+        "group_property_mappings": sorted(str(pk) for pk in group_mappings),
+        "component": "ak-source-plex-form",
+        "verbose_name": "Plex Source",
+        "verbose_name_plural": "Plex Sources",
+        "meta_model_name": "authentik_sources_plex.plexsource",
+        "policy_engine_mode": source.policy_engine_mode,
+        "user_matching_mode": source.user_matching_mode,
+        "managed": source.managed,
+        "user_path_template": source.user_path_template,
+        "icon": source.icon,
+        "icon_url": icon_url,
+        "icon_themed_urls": themed_urls(source.icon, icon_url),
+        "group_matching_mode": source.group_matching_mode,
+        "client_id": source.client_id,
+        "allowed_servers": list(source.allowed_servers),
+        "allow_friends": source.allow_friends,
+        "plex_token": source.plex_token,
+    }
 
 
 def _str_or_none(value: uuid.UUID | None) -> str | None:

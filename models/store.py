@@ -8,12 +8,13 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     LargeBinary,
     Select,
+    Uuid,
     bindparam,
     case,
     cast,
@@ -25,12 +26,12 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import ACTIONS, AccountsMixin
-from models.errors import UNKNOWN_CHOICE, Invalid, NotFound
+from models.errors import UNKNOWN_CHOICE, Invalid
 from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.logins import LoginsMixin
 from models.resources import Resource, column_key, get_or_404
@@ -60,20 +61,38 @@ _TOKEN_HOLDER = (
     .join(User, User.id == Token.user_id)
     .where(Token.key_digest == bindparam("digest"), Token.intent == "api")
 )
-_GRANTS_HELD = select(PermissionGrant.codename, PermissionGrant.object_pk).where(
-    or_(
-        PermissionGrant.user_id == bindparam("user_id"),
-        PermissionGrant.group_uuid.in_(
-            select(user_groups.c.group_uuid).where(user_groups.c.user_id == bindparam("user_id"))
-        ),
+
+
+def _held_by(user_id) -> object:
+    """Grants a user holds: its own and its groups'."""
+    groups = select(user_groups.c.group_uuid).where(user_groups.c.user_id == user_id)
+    return or_(PermissionGrant.user_id == user_id, PermissionGrant.group_uuid.in_(groups))
+
+
+_GLOBAL_GRANTS_HELD = select(PermissionGrant.codename).where(
+    PermissionGrant.object_pk.is_(None), _held_by(bindparam("user_id"))
+)
+_OBJECT_GRANTS_HELD = select(PermissionGrant.codename, PermissionGrant.object_pk).where(
+    PermissionGrant.object_pk.in_(bindparam("pks", expanding=True)),
+    _held_by(bindparam("user_id")),
+)
+_ANY_OBJECT_GRANT_HELD = (
+    select(PermissionGrant.id)
+    .where(
+        PermissionGrant.codename == bindparam("codename"),
+        PermissionGrant.object_pk.is_not(None),
+        _held_by(bindparam("user_id")),
     )
+    .limit(1)
 )
 
 
 @dataclass(frozen=True)
 class Identity:
-    """The caller an API token belongs to, with every permission it holds (its own and
-    its groups'). Superusers hold them all."""
+    """The caller an API token belongs to, with its global permissions (its own and its
+    groups') and its object permissions on the objects this request has looked at
+    (`Store.with_grants_on`); the others stay in the database, which filters lists by
+    them. Superusers hold every permission."""
 
     user_id: int
     username: str
@@ -81,17 +100,15 @@ class Identity:
     global_permissions: frozenset[str] = frozenset()
     object_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
 
+    def covers(self, codename: str) -> bool:
+        """Whether the permission holds on every object."""
+        return self.is_superuser or codename in self.global_permissions
+
     def has_perm(self, codename: str, object_pk: str | None = None) -> bool:
         """Globally, or on the object with that primary key."""
-        if self.is_superuser or codename in self.global_permissions:
+        if self.covers(codename):
             return True
         return object_pk is not None and object_pk in self.object_permissions.get(codename, ())
-
-    def visible(self, codename: str) -> frozenset[str] | None:
-        """The primary keys of the objects the permission covers; None when it covers all."""
-        if self.is_superuser or codename in self.global_permissions:
-            return None
-        return self.object_permissions.get(codename, frozenset())
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,12 @@ class Store(AccountsMixin, LoginsMixin):
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        # SQLite reads are local and short: the event loop may make them itself, on a
+        # connection of its own so that it never waits for the worker threads' pool
+        # (docs/performance.md). PostgreSQL is across a network: never on the loop.
+        self.reads_inline = self.engine.dialect.name == "sqlite"
+        self._inline_engine = make_engine(self.url, connections=1) if self.reads_inline else None
+        self._snapshot = threading.local()  # a thread's current snapshot() connection
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             self.engine.execution_options(write=True), expire_on_commit=False
@@ -129,6 +152,8 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._inline_engine is not None:
+            self._inline_engine.dispose()
 
     def unreachable(self) -> str | None:
         """None when the database answers; otherwise what went wrong, in a few words
@@ -150,6 +175,29 @@ class Store(AccountsMixin, LoginsMixin):
             yield session
 
     @contextmanager
+    def snapshot(self, *, inline: bool = False) -> Iterator[None]:
+        """The reads inside share one connection and transaction (a request's checks,
+        say). `inline`: on the event loop's own connection (SQLite only)."""
+        engine = self._inline_engine if inline else self.engine
+        with engine.connect() as connection, connection.begin():
+            self._snapshot.connection = connection
+            try:
+                yield
+            finally:
+                self._snapshot.connection = None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read transaction on a connection (the thread's snapshot, if it has one),
+        for reads that select columns: no ORM session, no objects (docs/performance.md)."""
+        shared = getattr(self._snapshot, "connection", None)
+        if shared is not None:
+            yield shared
+            return
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
     def _write(self) -> Iterator[Session]:
         if self._write_lock is None:
             with self._write_sessions() as session, session.begin():
@@ -163,8 +211,8 @@ class Store(AccountsMixin, LoginsMixin):
     def identity_for_token(self, key: str) -> Identity | None:
         """The active user an unexpired API token belongs to, or None."""
         digest = Token.digest(key)
-        with self._read() as session:
-            found = session.execute(_TOKEN_HOLDER, {"digest": digest}).one_or_none()
+        with self._reading() as connection:
+            found = connection.execute(_TOKEN_HOLDER, {"digest": digest}).one_or_none()
             # The digest was found by an index; compare it once more in constant time.
             if found is None or not hmac.compare_digest(found.key_digest, digest):
                 return None
@@ -174,19 +222,30 @@ class Store(AccountsMixin, LoginsMixin):
                 return None
             if found.is_superuser:  # holds every permission: no need to read grants
                 return Identity(found.id, found.username, True)
-            grants = session.execute(_GRANTS_HELD, {"user_id": found.id}).all()
-        global_permissions = frozenset(code for code, pk in grants if pk is None)
-        object_permissions: dict[str, set[str]] = {}
-        for code, pk in grants:
-            if pk is not None:
-                object_permissions.setdefault(code, set()).add(pk)
-        return Identity(
-            found.id,
-            found.username,
-            False,
-            global_permissions,
-            {code: frozenset(pks) for code, pks in object_permissions.items()},
+            held = connection.scalars(_GLOBAL_GRANTS_HELD, {"user_id": found.id})
+            return Identity(found.id, found.username, False, frozenset(held))
+
+    def with_grants_on(self, identity: Identity, pks: list[str]) -> Identity:
+        """`identity` with the object permissions it holds on these objects (by primary
+        key) as well; one query, none for a superuser."""
+        if identity.is_superuser or not pks:
+            return identity
+        with self._reading() as connection:
+            rows = connection.execute(
+                _OBJECT_GRANTS_HELD, {"pks": list(pks), "user_id": identity.user_id}
+            )
+            held = {code: set(found) for code, found in identity.object_permissions.items()}
+            for code, pk in rows:
+                held.setdefault(code, set()).add(pk)
+        return replace(
+            identity, object_permissions={code: frozenset(f) for code, f in held.items()}
         )
+
+    def holds_object_grant(self, identity: Identity, codename: str) -> bool:
+        """Whether the user holds the permission on at least one object."""
+        with self._reading() as connection:
+            arguments = {"codename": codename, "user_id": identity.user_id}
+            return connection.scalar(_ANY_OBJECT_GRANT_HELD, arguments) is not None
 
     def ensure_bootstrap_token(self, key: str) -> None:
         """authentik's AUTHENTIK_BOOTSTRAP_TOKEN: the superuser akadmin exists and `key`
@@ -231,47 +290,61 @@ class Store(AccountsMixin, LoginsMixin):
         search: str | None,
         ordering: str | None,
         window: Callable[[int], tuple[int, int]],
-        visible: frozenset[str] | None = None,
-        owner: int | None = None,
+        viewer: Identity | None = None,
     ) -> tuple[int, list[dict]]:
         """Count the objects matching `filters` (the resource's, by name; an empty value
-        filters nothing) among the `visible` primary keys (unless None), ask
+        filters nothing) among those `viewer` may view (all when None), ask
         `window(count)` for (offset, limit), and return the count and that slice, both
         from one snapshot."""
-        with self._read() as session:
-            query = select(resource.model)
-            for relationship in resource.joins:
-                query = query.join(relationship)
-            if visible is not None:
-                keys = [column_key(resource.pk, pk) for pk in visible]
-                keys = [key for key in keys if key is not None]
-                seen = resource.pk.in_(keys)
-                if resource.owner is not None and owner is not None:
-                    seen = or_(seen, resource.owner == owner)
-                query = query.where(seen)
+        with self._reading() as connection:
+            terms = []
+            if viewer is not None and not viewer.covers(resource.codename("view")):
+                terms.append(self._viewable(resource, viewer))
             unknown = {}
             filters = {name: value for name, value in filters.items() if value not in (None, "")}
             for name, value in filters.items():
                 if name in resource.filter_clauses:
-                    query = query.where(*resource.filter_clauses[name](value))
+                    terms += resource.filter_clauses[name](value)
                     continue
                 column = resource.filters[name]
                 value = column_key(column, value)
                 if value is None:  # nothing can match (say, an id past the column's range)
-                    query = query.where(false())
+                    terms.append(false())
                     continue
                 related = resource.relation_filters.get(name)
-                if related is not None and session.get(related, value) is None:
+                if related is not None and not _exists(connection, related, value):
                     unknown[name] = [UNKNOWN_CHOICE]
-                query = query.where(column == value)
+                terms.append(column == value)
             if unknown:
                 raise Invalid(unknown)
-            query = _search(query, search, resource.search, sqlite=self.is_sqlite)
-            count = session.scalar(select(func.count()).select_from(query.subquery()))
+            terms += _search(search, resource.search, sqlite=self.is_sqlite)
+            count = connection.scalar(resource.counted.where(*terms))
             offset, limit = window(count)
-            query = _order(query, ordering, resource)
-            rows = session.scalars(query.offset(offset).limit(limit).options(*resource.loaders))
-            return count, [row.to_api() for row in rows]
+            query = _order(resource.rows.where(*terms), ordering, resource)
+            rows = connection.execute(query.offset(offset).limit(limit))
+            return count, [resource.represent(row) for row in rows]
+
+    def _viewable(self, resource: Resource, viewer: Identity):
+        """The condition for the objects `viewer` holds the view permission on, or owns:
+        the grants are joined in SQL, never loaded."""
+        granted = select(self._grant_key(resource.pk)).where(
+            PermissionGrant.codename == resource.codename("view"),
+            PermissionGrant.object_pk.is_not(None),
+            _held_by(viewer.user_id),
+        )
+        condition = resource.pk.in_(granted)
+        if resource.owner is not None:
+            condition = or_(condition, resource.owner == viewer.user_id)
+        return condition
+
+    def _grant_key(self, pk):
+        """A grant's object_pk (text, a UUID's canonical form or an integer's digits) as
+        `pk`'s column stores it, so that the column's index finds the objects."""
+        if isinstance(pk.type, Uuid):
+            if self.is_sqlite:  # SQLAlchemy stores UUIDs there as 32 hex digits
+                return func.replace(PermissionGrant.object_pk, "-", "")
+            return cast(PermissionGrant.object_pk, Uuid)
+        return cast(PermissionGrant.object_pk, pk.type)
 
     def object_pk(self, resource: Resource, key: str) -> str | None:
         """The primary key of the object the URL names, if there is one."""
@@ -283,13 +356,20 @@ class Store(AccountsMixin, LoginsMixin):
     ) -> "StoredObject | None":
         """The object the URL names, if any: its primary key, owner and, if `represent`,
         its API form."""
-        with self._read() as session:
-            try:
-                obj = get_or_404(session, resource, key)
-            except NotFound:
-                return None
-            owner = getattr(obj, resource.owner.key) if resource.owner is not None else None
-            return StoredObject(_pk_of(resource, obj), owner, obj.to_api() if represent else None)
+        key = column_key(resource.lookup, key)
+        if key is None:
+            return None
+        query = resource.represented_by_key if represent else resource.found_by_key
+        with self._reading() as connection:
+            row = connection.execute(query, {"key": key}).one_or_none()
+        if row is None:
+            return None
+        if represent:
+            owner = getattr(row, resource.owner.key) if resource.owner is not None else None
+            found = resource.represent(row)
+            return StoredObject(str(getattr(row, resource.pk.key)), owner, found)
+        pk, owner = row
+        return StoredObject(str(pk), owner if resource.owner is not None else None, None)
 
     def create(self, resource: Resource, data: dict) -> dict:
         return self._save(resource, None, data)
@@ -306,7 +386,9 @@ class Store(AccountsMixin, LoginsMixin):
                 resource.apply(session, obj, data)
                 session.add(obj)
                 session.flush()
-                return obj.to_api()
+                # Read back as lists and lookups read it: one representation.
+                written = resource.rows.where(resource.pk == getattr(obj, resource.pk.key))
+                return resource.represent(session.execute(written).one())
         except IntegrityError:
             # A concurrent write got in between our checks and our commit (PostgreSQL):
             # look again, now that it has committed, and report what it took.
@@ -331,7 +413,7 @@ class Store(AccountsMixin, LoginsMixin):
             return resource.used_by(session, get_or_404(session, resource, key))
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int = 2) -> Engine:
     # Connections per process, sized by measurement (docs/performance.md): request
     # threads hold the GIL while they turn rows into objects, so connections beyond what
     # the cores can serve only add contention. PostgreSQL does its share of the work in
@@ -339,7 +421,7 @@ def make_engine(url: str) -> Engine:
     # 10, well inside PostgreSQL's default of 100 connections.
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-    engine = create_engine(url, pool_size=2, max_overflow=0)
+    engine = create_engine(url, pool_size=connections, max_overflow=0)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):
@@ -415,11 +497,17 @@ def search_terms(search: str | None) -> list[str]:
     return [term for term in terms if term]
 
 
-def _search(query: Select, search: str | None, columns: tuple, *, sqlite: bool) -> Select:
+def _search(search: str | None, columns: tuple, *, sqlite: bool) -> list:
     """DRF's SearchFilter: every term must match some column, case-insensitively."""
-    for term in search_terms(search):
-        query = query.where(or_(*(_contains(column, term, sqlite) for column in columns)))
-    return query
+    return [
+        or_(*(_contains(column, term, sqlite) for column in columns))
+        for term in search_terms(search)
+    ]
+
+
+def _exists(connection: Connection, model: type, pk) -> bool:
+    (column,) = model.__table__.primary_key.columns
+    return connection.scalar(select(column).where(column == pk)) is not None
 
 
 def _contains(column, term: str, sqlite: bool):

@@ -3,8 +3,8 @@
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
-from models.plex import SOURCE_FIELDS, UserPlexSourceConnection, api_datetime
-from models.sources import PlexSource
+from models.plex import SOURCE_FIELDS, UserPlexSourceConnection, api_datetime, connection_api
+from models.sources import PlexSource, source_api
 
 
 def test_datetimes_are_utc_with_a_z():
@@ -20,7 +20,7 @@ def test_a_connection_carries_its_sources_generic_fields():
         id=3, user_id=9, source_pk=source.pbm_uuid, source=source, identifier="77",
         plex_token="secret", created=now, last_updated=now,
     )  # fmt: skip
-    api = connection.to_api()
+    api = connection_api(connection, source_api(source, [], []))
     assert (api["pk"], api["user"], api["source"]) == (3, 9, str(source.pbm_uuid))
     assert len(api["source_obj"]) == SOURCE_FIELDS
     assert "plex_token" not in api and "plex_token" not in api["source_obj"]

@@ -2,7 +2,15 @@
 
 import re
 
-from models.sources import Flow, PlexSource, file_url, generate_client_id, themed_urls
+from models.sources import (
+    Flow,
+    PlexSource,
+    file_url,
+    flow_api,
+    generate_client_id,
+    source_api,
+    themed_urls,
+)
 
 
 def test_client_ids_are_40_random_letters_and_digits():
@@ -32,7 +40,7 @@ def test_source_representation_in_serializer_order():
         enabled=True, promoted=False, policy_engine_mode="any", user_matching_mode="identifier",
         group_matching_mode="identifier", user_path_template="p", allow_friends=True,
     )  # fmt: skip
-    api = source.to_api()
+    api = source_api(source, [], [])
     assert list(api)[:5] == ["pk", "name", "slug", "enabled", "promoted"]
     assert list(api)[-3:] == ["allowed_servers", "allow_friends", "plex_token"]
     assert api["icon_url"] == "/static/authentik/sources/plex.svg"
@@ -41,7 +49,7 @@ def test_source_representation_in_serializer_order():
 
 def test_flow_representation():
     flow = Flow(name="F", slug="f", title="t", designation="enrollment", background="")
-    api = flow.to_api()
+    api = flow_api(flow)
     assert api["export_url"] == "/api/v3/flows/instances/f/export/"
     assert api["background_url"] == "/static/dist/assets/images/flow_background.jpg"
     assert (api["stages"], api["policies"], api["cache_count"]) == ([], [], 0)
