@@ -2,6 +2,7 @@
 against the database and written. The store applies these descriptions."""
 
 import uuid
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,6 +56,16 @@ class Resource:
     def lookup_query(self):
         """The object a URL key names, for writes; built once."""
         return select(self.model).where(self.lookup == bindparam("key"))
+
+    def represent_all(self, rows) -> list[dict]:
+        """Rows of `rows` (the query below) in their API form. Each becomes a named
+        tuple first: its fields read several times faster than a result row's."""
+        make, represent = self._row_type._make, self.represent
+        return [represent(make(row)) for row in rows]
+
+    @cached_property
+    def _row_type(self) -> type:
+        return namedtuple(self.model.__name__ + "Row", [column.key for column in self.columns])
 
     @cached_property
     def rows(self):
