@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import ACTIONS, AccountsMixin
-from models.errors import UNKNOWN_CHOICE, Invalid
+from models.errors import UNKNOWN_CHOICE, Invalid, NotFound
 from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.logins import LoginsMixin
 from models.resources import Resource, column_key, get_or_404
@@ -433,15 +433,22 @@ class Store(AccountsMixin, LoginsMixin):
             raise
 
     def delete(self, resource: Resource, key: str) -> None:
+        """The object and the grants on it. What refers to it goes as the schema's
+        foreign keys say (its mapping lists and connections with it; flows and mappings
+        leave the sources that named them), in the database, without loading anything."""
+        key = column_key(resource.lookup, key)
         with self._write() as session:
-            obj = get_or_404(session, resource, key)
+            found = None if key is None else session.execute(resource.found_by_key, {"key": key})
+            pk = None if found is None else found.scalar()
+            if pk is None:
+                raise NotFound(resource.not_found)
             session.execute(
                 delete(PermissionGrant).where(
-                    PermissionGrant.object_pk == _pk_of(resource, obj),
+                    PermissionGrant.object_pk == str(pk),
                     PermissionGrant.codename.in_([resource.codename(a) for a in ACTIONS]),
                 )
             )
-            session.delete(obj)
+            session.execute(delete(resource.model.__table__).where(resource.pk == pk))
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
         with self._read() as session:
