@@ -1,4 +1,5 @@
-"""The ceiling: create, retrieve and list of Plex sources on bare Starlette with orjson,
+"""The ceiling: the Plex source operations `make bench` runs (create, retrieve, list,
+partial update, delete, used_by) on bare Starlette with orjson,
 without Connexion, doing what the API does through the same functions: the same store,
 token check, permission check, query and body validation, and answers. What the API
 could reach if the framework cost nothing."""
@@ -17,7 +18,7 @@ from app.concurrency import in_worker_thread, limit_malloc_arenas
 from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
-from app.permissions import check_may_list, without_secrets
+from app.permissions import check_may_list, viewable_used_by, without_secrets
 from app.validation import CompiledQuery, compiled_body, parse_json
 from models.errors import StoreError
 from models.resources import SOURCES
@@ -38,6 +39,7 @@ def create_app() -> Starlette:
         store.ensure_bootstrap_token(settings.bootstrap_token)
     spec = resolve_refs(yaml.safe_load(SPEC_PATH.read_text()))
     body_schema = compiled_body(spec["components"]["schemas"]["PlexSourceRequest"])
+    patch_schema = compiled_body(spec["components"]["schemas"]["PatchedPlexSourceRequest"])
     list_query = CompiledQuery(spec["paths"][SOURCES_PATH]["get"]["parameters"])
 
     async def caller(request: Request, operation_id: str):
@@ -87,8 +89,37 @@ def create_app() -> Starlette:
         identity, found = await caller(request, "sources_plex_retrieve")
         return _json(without_secrets(identity, found.representation), 200)
 
+    async def partial_update(request: Request) -> Response:
+        identity, _ = await caller(request, "sources_plex_partial_update")
+        raw = await request.body()
+        body = parse_json(raw) if raw.strip() else {}
+        fields, problems = patch_schema.clean(body)
+        if problems:
+            raise errors.invalid(problems)
+        slug = request.path_params["slug"]
+        source = await in_worker_thread(store.update, SOURCES, slug, fields)
+        return _json(without_secrets(identity, source), 200)
+
+    async def destroy(request: Request) -> Response:
+        await caller(request, "sources_plex_destroy")
+        await in_worker_thread(store.delete, SOURCES, request.path_params["slug"])
+        return Response(status_code=204)
+
+    async def used_by(request: Request) -> Response:
+        identity, _ = await caller(request, "sources_plex_used_by_list")
+
+        def entries():
+            found = store.used_by(SOURCES, request.path_params["slug"])
+            return viewable_used_by(store, identity, found)
+
+        return _json(await in_worker_thread(entries), 200)
+
     async def sources(request: Request) -> Response:
         return await (create(request) if request.method == "POST" else listing(request))
+
+    async def source(request: Request) -> Response:
+        methods = {"GET": retrieve, "PATCH": partial_update, "DELETE": destroy}
+        return await methods[request.method](request)
 
     async def on_api_error(request: Request, error: errors.APIError) -> Response:
         return _json(error.body, error.status)
@@ -99,7 +130,8 @@ def create_app() -> Starlette:
     app = Starlette(
         routes=[
             Route("/api/v3" + SOURCES_PATH, sources, methods=["GET", "POST"]),
-            Route("/api/v3" + SOURCES_PATH + "{slug}/", retrieve, methods=["GET"]),
+            Route("/api/v3" + SOURCES_PATH + "{slug}/", source, methods=["GET", "PATCH", "DELETE"]),
+            Route("/api/v3" + SOURCES_PATH + "{slug}/used_by/", used_by, methods=["GET"]),
         ],
         exception_handlers={errors.APIError: on_api_error, StoreError: on_store_error},
     )
