@@ -43,7 +43,11 @@ class UserPlexSourceConnection(Base):
     source: Mapped[PlexSource] = relationship()
 
     def __str__(self) -> str:
-        return f"User-source connection (user={self.user_id}, source={self.source_pk})"
+        return self.label(self.user_id, self.source_pk)
+
+    @staticmethod
+    def label(user_id: int, source_pk: uuid.UUID) -> str:
+        return f"User-source connection (user={user_id}, source={source_pk})"
 
 
 def connection_api(connection, source: dict) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Boolean, Integer, String, Uuid, bindparam, cast, func, or_, select
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, NotFound
@@ -50,7 +50,8 @@ class Resource:
     # Checks that need the database, given the object being written (new or stored).
     check_references: Callable[[Session, object, dict], dict] = lambda session, obj, data: {}
     apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
-    used_by: Callable[[Session, object], list] = lambda session, obj: []
+    # Who refers to the object with this primary key (UsedBy entries).
+    used_by: Callable[[Connection, object], list] = lambda connection, pk: []
 
     @cached_property
     def lookup_query(self):
@@ -134,10 +135,9 @@ def get_or_404(session: Session, resource: Resource, key: str):
     return obj
 
 
-def used_by_entry(app: str, model_name: str, obj, action: str) -> dict:
+def used_by_entry(app: str, model_name: str, pk, name: str, action: str) -> dict:
     """One UsedBy object: who refers to the queried object, and what its deletion does."""
-    pk = obj.__mapper__.primary_key_from_instance(obj)[0]
-    return {"app": app, "model_name": model_name, "pk": str(pk), "name": str(obj), "action": action}
+    return {"app": app, "model_name": model_name, "pk": str(pk), "name": name, "action": action}
 
 
 # -- Plex sources ----------------------------------------------------------------------
@@ -181,18 +181,32 @@ def _apply_source(session: Session, source: PlexSource, data: dict) -> None:
             setattr(source, name, value)
 
 
-def _source_used_by(session: Session, source: PlexSource) -> list[dict]:
+def _source_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Its own property mappings (a forward many-to-many), group list first, as authentik
     walks the managers in name order; then the users' connections to it."""
-    mappings = source.group_property_mappings + source.user_property_mappings
-    connections = session.scalars(
-        select(UserPlexSourceConnection)
-        .where(UserPlexSourceConnection.source_pk == source.pbm_uuid)
+    entries = []
+    for table in (group_property_mappings, user_property_mappings):
+        mappings = (
+            select(PropertyMapping.pm_uuid, PropertyMapping.name)
+            .join(table, table.c.mapping_pk == PropertyMapping.pm_uuid)
+            .where(table.c.source_pk == pk)
+            .order_by(PropertyMapping.pm_uuid)
+        )
+        entries += [
+            used_by_entry("authentik_core", "propertymapping", m.pm_uuid,
+                          PropertyMapping.label(m.name), "cascade_many")
+            for m in connection.execute(mappings)
+        ]  # fmt: skip
+    connections = (
+        select(UserPlexSourceConnection.id, UserPlexSourceConnection.user_id)
+        .where(UserPlexSourceConnection.source_pk == pk)
         .order_by(UserPlexSourceConnection.id)
     )
-    return [
-        used_by_entry("authentik_core", "propertymapping", m, "cascade_many") for m in mappings
-    ] + [used_by_entry("authentik_core", "usersourceconnection", c, "cascade") for c in connections]
+    return entries + [
+        used_by_entry("authentik_core", "usersourceconnection", c.id,
+                      UserPlexSourceConnection.label(c.user_id, pk), "cascade")
+        for c in connection.execute(connections)
+    ]  # fmt: skip
 
 
 def _mapping_pks(table, source_pk) -> object:
@@ -274,23 +288,27 @@ SOURCES = Resource(
 # -- flows -----------------------------------------------------------------------------
 
 
-def _sources_using(session: Session, conditions: tuple, action: str) -> list[dict]:
+def _sources_using(connection: Connection, conditions: tuple, action: str) -> list[dict]:
     """UsedBy entries for the sources meeting each condition in turn (one per reference,
     as authentik lists one per related manager)."""
     entries = []
     for condition in conditions:
-        query = select(PlexSource).where(condition).order_by(PlexSource.pbm_uuid)
+        query = (
+            select(PlexSource.pbm_uuid, PlexSource.name)
+            .where(condition)
+            .order_by(PlexSource.pbm_uuid)
+        )
         entries += [
-            used_by_entry("authentik_core", "source", source, action)
-            for source in session.scalars(query)
+            used_by_entry("authentik_core", "source", source.pbm_uuid, source.name, action)
+            for source in connection.execute(query)
         ]
     return entries
 
 
-def _flow_used_by(session: Session, flow: Flow) -> list[dict]:
+def _flow_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Sources that authenticate or enrol with the flow; deleting it nulls their field."""
     columns = (PlexSource.authentication_flow_id, PlexSource.enrollment_flow_id)
-    return _sources_using(session, tuple(c == flow.flow_uuid for c in columns), "set_null")
+    return _sources_using(connection, tuple(c == pk for c in columns), "set_null")
 
 
 FLOWS = Resource(
@@ -332,11 +350,14 @@ FLOWS = Resource(
 # -- Plex source property mappings -----------------------------------------------------
 
 
-def _mapping_used_by(session: Session, mapping: PropertyMapping) -> list[dict]:
+def _mapping_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Sources that list the mapping; deleting it removes it from their lists."""
-    lists = (PlexSource.group_property_mappings, PlexSource.user_property_mappings)
-    listing = tuple(lst.any(PropertyMapping.pm_uuid == mapping.pm_uuid) for lst in lists)
-    return _sources_using(session, listing, "cascade_many")
+    lists = (group_property_mappings, user_property_mappings)
+    listing = tuple(
+        PlexSource.pbm_uuid.in_(select(table.c.source_pk).where(table.c.mapping_pk == pk))
+        for table in lists
+    )
+    return _sources_using(connection, listing, "cascade_many")
 
 
 PLEX_MAPPINGS = Resource(

@@ -98,7 +98,11 @@ class PropertyMapping(Base):
     expression: Mapped[str] = mapped_column(Text, default="")
 
     def __str__(self) -> str:
-        return f"Property Mapping {self.name}"
+        return self.label(self.name)
+
+    @staticmethod
+    def label(name: str) -> str:
+        return f"Property Mapping {name}"
 
 
 def mapping_api(mapping) -> dict:

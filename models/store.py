@@ -451,8 +451,13 @@ class Store(AccountsMixin, LoginsMixin):
             session.execute(delete(resource.model.__table__).where(resource.pk == pk))
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
-        with self._read() as session:
-            return resource.used_by(session, get_or_404(session, resource, key))
+        key = column_key(resource.lookup, key)
+        with self._reading() as connection:
+            found = None if key is None else connection.execute(resource.found_by_key, {"key": key})
+            pk = None if found is None else found.scalar()
+            if pk is None:
+                raise NotFound(resource.not_found)
+            return resource.used_by(connection, pk)
 
 
 def make_engine(url: str, connections: int = 2) -> Engine:
