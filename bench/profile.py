@@ -32,7 +32,7 @@ def main() -> int:
              "--output", str(raw), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        result = run_operation(base, operation, "p", servers[app])
+        result = run_operation(base, operation, "p", servers[app], servers.databases[app])
         sampler.wait(timeout=SECONDS + 30)
     print(f"# {app} {operation}, while sampled: {result['rps']:.0f} req/s, "
           f"{result['cpu_us']:.0f} µs of CPU per answer")  # fmt: skip
