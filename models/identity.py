@@ -90,13 +90,15 @@ class PermissionGrant(Base):
         # Exactly one holder. (A unique constraint could not stop duplicates: NULLs differ.)
         CheckConstraint("(user_id IS NULL) != (group_uuid IS NULL)", name="one_holder"),
         # A holder's grants of one permission, read from the index alone: lists filter
-        # by them in SQL, however many objects they cover (docs/performance.md).
+        # by them in SQL, however many objects they cover. No index on the codename
+        # alone: SQLite's planner took it and read every holder's grants
+        # (docs/performance.md).
         Index("ix_permission_grant_user_codename_object", "user_id", "codename", "object_pk"),
         Index("ix_permission_grant_group_codename_object", "group_uuid", "codename", "object_pk"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    codename: Mapped[str] = mapped_column(String(150), index=True)
+    codename: Mapped[str] = mapped_column(String(150))
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), nullable=True
     )
