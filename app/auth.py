@@ -5,7 +5,7 @@ from connexion import context
 from connexion.middleware.abstract import ROUTING_CONTEXT
 
 from app import errors
-from app.concurrency import in_worker_thread
+from app.concurrency import reading
 from app.framework import VALIDATED_QUERY
 from app.permissions import authorize
 from app.plex import PlexTV
@@ -20,11 +20,9 @@ async def bearer_info(token: str, request) -> dict:
     path = scope.get("path_params", {})
     context = request.context
     store = context["store"]
-    arguments = (store, token, operation_id, path, context["path_fits"])
-    if store.reads_inline:  # SQLite: a few indexed reads cost less than a thread hop
-        found = authenticate(*arguments, inline=True)
-    else:  # one trip to a worker thread for all of them
-        found = await in_worker_thread(authenticate, *arguments)
+    found = await reading(
+        store, authenticate, store, token, operation_id, path, context["path_fits"]
+    )
     if found is None:
         # Remembered for operations that also allow anonymous callers: a bad key is a
         # 403 there too, as authentik authenticates before it looks at AllowAny.
@@ -35,22 +33,15 @@ async def bearer_info(token: str, request) -> dict:
 
 
 def authenticate(
-    store: Store,
-    key: str,
-    operation_id: str,
-    path: dict,
-    path_fits: bool = True,
-    *,
-    inline: bool = False,
+    store: Store, key: str, operation_id: str, path: dict, path_fits: bool = True
 ) -> tuple[Identity, StoredObject | None] | None:
     """The key's user (with its permissions on the object the operation is on) and that
-    object (None for an unknown key), read in one snapshot; the 403 or 404 when the user
-    may not run the operation. `inline`: see Store.snapshot."""
-    with store.snapshot(inline=inline):
-        identity = store.identity_for_token(key)
-        if identity is None:
-            return None
-        return authorize(store, identity, operation_id, path, path_fits)
+    object (None for an unknown key); the 403 or 404 when the user may not run the
+    operation."""
+    identity = store.identity_for_token(key)
+    if identity is None:
+        return None
+    return authorize(store, identity, operation_id, path, path_fits)
 
 
 def current_store() -> Store:

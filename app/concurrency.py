@@ -21,6 +21,22 @@ async def in_worker_thread(function, /, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
 
 
+async def reading(store, function, /, *args):
+    """`function(*args)`, which reads the store, in one snapshot of it: on the event loop
+    where the store reads inline (SQLite: a few local statements cost less than a trip
+    to a worker thread and back, and one thread holds the GIL instead of many contending
+    for it), else in a worker thread (docs/performance.md)."""
+    if store.reads_inline:
+        with store.snapshot(inline=True):
+            return function(*args)
+    return await in_worker_thread(_in_snapshot, store, function, *args)
+
+
+def _in_snapshot(store, function, *args):
+    with store.snapshot():
+        return function(*args)
+
+
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 

@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Callable
 
 from app.auth import current_identity, current_object, current_query, current_store
+from app.concurrency import reading
 from app.pagination import Paginator
 from app.permissions import OPERATION_RESOURCES, check_may_list, viewable_used_by
 from models.store import Identity
@@ -39,7 +40,10 @@ class ResourceOperations:
         self.destroy = _taking(self._destroy, key)
         self.used_by_list = _taking(self._used_by_list, key)
 
-    def _list(self):
+    async def _list(self):
+        return await reading(current_store(), self._page), 200
+
+    def _page(self) -> dict:
         query = current_query()
         paginator = Paginator(query.get("page"), query.get("page_size"))
         identity, store = current_identity(), current_store()
@@ -54,7 +58,7 @@ class ResourceOperations:
         )
         if self.shown is not _as_stored:  # it asks for the caller's permissions on each
             identity = store.with_grants_on(identity, [str(r["pk"]) for r in results])
-        return paginator.envelope([self.shown(identity, r) for r in results]), 200
+        return paginator.envelope([self.shown(identity, r) for r in results])
 
     def _create(self, body):
         return self.shown(current_identity(), current_store().create(self.resource, body)), 201
@@ -71,10 +75,13 @@ class ResourceOperations:
         current_store().delete(self.resource, _key_of(key))
         return None, 204
 
-    def _used_by_list(self, **key):
+    async def _used_by_list(self, **key):
+        return await reading(current_store(), self._used_by, _key_of(key)), 200
+
+    def _used_by(self, key: str) -> list[dict]:
         store = current_store()
-        entries = store.used_by(self.resource, _key_of(key))
-        return viewable_used_by(store, current_identity(), entries), 200
+        entries = store.used_by(self.resource, key)
+        return viewable_used_by(store, current_identity(), entries)
 
 
 def _key_of(path: dict) -> str:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from app import errors
 from app.auth import authenticate
-from app.concurrency import in_worker_thread, limit_malloc_arenas
+from app.concurrency import in_worker_thread, limit_malloc_arenas, reading
 from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
@@ -47,7 +47,7 @@ def create_app() -> Starlette:
         found = None
         if scheme.lower() == "bearer":
             path = request.path_params
-            found = await in_worker_thread(authenticate, store, key, operation_id, path)
+            found = await reading(store, authenticate, store, key, operation_id, path)
         if found is None:
             raise errors.detail(403, errors.TOKEN_INVALID)
         return found
@@ -83,7 +83,7 @@ def create_app() -> Starlette:
             shown = store.with_grants_on(identity, [r["pk"] for r in results])
             return paginator.envelope([without_secrets(shown, r) for r in results])
 
-        return _json(await in_worker_thread(page), 200)
+        return _json(await reading(store, page), 200)
 
     async def retrieve(request: Request) -> Response:
         identity, found = await caller(request, "sources_plex_retrieve")
@@ -112,7 +112,7 @@ def create_app() -> Starlette:
             found = store.used_by(SOURCES, request.path_params["slug"])
             return viewable_used_by(store, identity, found)
 
-        return _json(await in_worker_thread(entries), 200)
+        return _json(await reading(store, entries), 200)
 
     async def sources(request: Request) -> Response:
         return await (create(request) if request.method == "POST" else listing(request))

@@ -7,7 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import Boolean, Integer, String, Uuid, bindparam, cast, func, or_, select
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    Uuid,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
@@ -47,9 +59,13 @@ class Resource:
     default_ordering: tuple = ()
     unique: dict = field(default_factory=dict)  # request field -> message when taken
     owner: object = None  # the column naming the user who owns an object, if any
-    # Checks that need the database, given the object being written (new or stored).
-    check_references: Callable[[Session, object, dict], dict] = lambda session, obj, data: {}
-    apply: Callable[[Session, object, dict], None] = lambda session, obj, data: _set(obj, data)
+    # Checks that need the database, given the object's stored row (None when it is
+    # being created) and the request's fields.
+    check_references: Callable[[Connection, object, dict], dict] = lambda conn, row, data: {}
+    # The request's fields as the table's columns, and what else a write changes (given
+    # the object's primary key), for fields that are not one column.
+    columns_of: Callable[[dict], dict] = dict
+    write_related: Callable[[Connection, object, dict], None] = lambda conn, pk, data: None
     # Who refers to the object with this primary key (UsedBy entries).
     used_by: Callable[[Connection, object], list] = lambda connection, pk: []
 
@@ -99,11 +115,6 @@ class Resource:
         return f"{app}.{action}_{model}"
 
 
-def _set(obj, data: dict) -> None:
-    for name, value in data.items():
-        setattr(obj, name, value)
-
-
 def column_key(column, value):
     """A URL's, a filter's or a grant's key as the column holds it; None when it cannot
     match anything."""
@@ -149,36 +160,53 @@ SOURCE_FLOW_FIELDS = {
 SOURCE_MAPPING_FIELDS = ("user_property_mappings", "group_property_mappings")
 
 
-def _check_source_references(session: Session, source: PlexSource, data: dict) -> dict:
+def exists(connection: Connection, model: type, pk) -> bool:
+    """Whether the model has an object with this primary key."""
+    (column,) = model.__table__.primary_key.columns
+    return connection.scalar(select(column).where(column == pk)) is not None
+
+
+def _check_source_references(connection: Connection, _row, data: dict) -> dict:
     """Flows and property mappings named in a source must exist (the first missing one
     of each field is reported, as DRF does)."""
     problems = {}
     for name in SOURCE_FLOW_FIELDS:
         value = data.get(name)
-        if value is not None and session.get(Flow, uuid.UUID(value)) is None:
+        if value is not None and not exists(connection, Flow, uuid.UUID(value)):
             problems[name] = [DOES_NOT_EXIST.format(pk=value)]
     for name in SOURCE_MAPPING_FIELDS:
         given = data.get(name) or []
         wanted = [uuid.UUID(pk) for pk in given]
         query = select(PropertyMapping.pm_uuid).where(PropertyMapping.pm_uuid.in_(wanted))
-        found = set(session.scalars(query)) if wanted else set()
+        found = set(connection.scalars(query)) if wanted else set()
         missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
         if missing is not None:
             problems[name] = [DOES_NOT_EXIST.format(pk=missing)]
     return problems
 
 
-def _apply_source(session: Session, source: PlexSource, data: dict) -> None:
+def _source_columns_of(data: dict) -> dict:
+    values = {}
     for name, value in data.items():
         if name in SOURCE_FLOW_FIELDS:
-            flow = None if value is None else uuid.UUID(value)
-            setattr(source, SOURCE_FLOW_FIELDS[name], flow)
-        elif name in SOURCE_MAPPING_FIELDS:
-            # A list replaces the set; a pk given twice counts once.
-            pks = dict.fromkeys(uuid.UUID(pk) for pk in value)
-            setattr(source, name, [session.get(PropertyMapping, pk) for pk in pks])
-        else:
-            setattr(source, name, value)
+            values[SOURCE_FLOW_FIELDS[name]] = None if value is None else uuid.UUID(value)
+        elif name not in SOURCE_MAPPING_FIELDS:
+            values[name] = value
+    return values
+
+
+def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) -> None:
+    """A mapping list given replaces the stored one; a pk given twice counts once."""
+    tables = {"user_property_mappings": user_property_mappings,
+              "group_property_mappings": group_property_mappings}  # fmt: skip
+    for name, table in tables.items():
+        if name not in data:
+            continue
+        connection.execute(delete(table).where(table.c.source_pk == pk))
+        pks = dict.fromkeys(uuid.UUID(mapping) for mapping in data[name])
+        if pks:
+            rows = [{"source_pk": pk, "mapping_pk": mapping} for mapping in pks]
+            connection.execute(insert(table), rows)
 
 
 def _source_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
@@ -280,7 +308,8 @@ SOURCES = Resource(
     default_ordering=("name",),
     unique={"slug": "source with this slug already exists."},
     check_references=_check_source_references,
-    apply=_apply_source,
+    columns_of=_source_columns_of,
+    write_related=_write_source_mappings,
     used_by=_source_used_by,
 )
 
@@ -390,18 +419,19 @@ PLEX_MAPPINGS = Resource(
 # -- user Plex source connections ------------------------------------------------------
 
 
-def _check_connection_references(session: Session, connection, data: dict) -> dict:
+def _check_connection_references(connection: Connection, row, data: dict) -> dict:
     source = data.get("source")
     if source is None:
         return {}
-    if session.get(PlexSource, uuid.UUID(source)) is None:
+    if not exists(connection, PlexSource, uuid.UUID(source)):
         return {"source": [DOES_NOT_EXIST.format(pk=source)]}
-    # One connection per user and source (authentik's unique_together).
-    taken = session.scalar(
+    # One connection per user and source (authentik's unique_together). Connections
+    # are only ever updated here (a Plex login creates them), so `row` is stored.
+    taken = connection.scalar(
         select(UserPlexSourceConnection.id).where(
-            UserPlexSourceConnection.user_id == connection.user_id,
+            UserPlexSourceConnection.user_id == row.user_id,
             UserPlexSourceConnection.source_pk == uuid.UUID(source),
-            UserPlexSourceConnection.id != connection.id,
+            UserPlexSourceConnection.id != row.id,
         )
     )
     if taken is not None:
@@ -409,13 +439,11 @@ def _check_connection_references(session: Session, connection, data: dict) -> di
     return {}
 
 
-def _apply_connection(session: Session, connection, data: dict) -> None:
-    for name, value in data.items():
-        if name == "source":
-            connection.source_pk = uuid.UUID(value)
-            connection.source = session.get(PlexSource, connection.source_pk)
-        else:
-            setattr(connection, name, value)
+def _connection_columns_of(data: dict) -> dict:
+    values = {name: value for name, value in data.items() if name != "source"}
+    if "source" in data:
+        values["source_pk"] = uuid.UUID(data["source"])
+    return values
 
 
 class _Prefixed:
@@ -457,7 +485,7 @@ CONNECTIONS = Resource(
     default_ordering=("pk",),
     owner=UserPlexSourceConnection.user_id,
     check_references=_check_connection_references,
-    apply=_apply_connection,
+    columns_of=_connection_columns_of,
 )
 
 

@@ -7,7 +7,7 @@ import hmac
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -23,8 +23,10 @@ from sqlalchemy import (
     event,
     false,
     func,
+    insert,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
@@ -34,7 +36,7 @@ from models.accounts import ACTIONS, AccountsMixin
 from models.errors import UNKNOWN_CHOICE, Invalid, NotFound
 from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.logins import LoginsMixin
-from models.resources import Resource, column_key, get_or_404
+from models.resources import Resource, column_key, exists
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -140,9 +142,8 @@ class Store(AccountsMixin, LoginsMixin):
         self._snapshot = threading.local()  # a thread's current snapshot() connection
         self._page_cache: dict[tuple, tuple] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(
-            self.engine.execution_options(write=True), expire_on_commit=False
-        )
+        self._write_engine = self.engine.execution_options(write=True)
+        self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here instead of in SQLite's
         # busy handler keeps them fair and fast, and nobody sees "database is locked".
         self._write_lock = threading.Lock() if self.is_sqlite else None
@@ -196,6 +197,14 @@ class Store(AccountsMixin, LoginsMixin):
             yield shared
             return
         with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction on a connection, for writes that are statements on
+        tables (SQLite: behind the process's write lock, BEGIN IMMEDIATE)."""
+        lock = self._write_lock or nullcontext()
+        with lock, self._write_engine.connect() as connection, connection.begin():
             yield connection
 
     @contextmanager
@@ -311,7 +320,7 @@ class Store(AccountsMixin, LoginsMixin):
                     terms.append(false())
                     continue
                 related = resource.relation_filters.get(name)
-                if related is not None and not _exists(connection, related, value):
+                if related is not None and not exists(connection, related, value):
                     unknown[name] = [UNKNOWN_CHOICE]
                 terms.append(column == value)
             if unknown:
@@ -414,22 +423,31 @@ class Store(AccountsMixin, LoginsMixin):
         return self._save(resource, key, data)
 
     def _save(self, resource: Resource, key: str | None, data: dict) -> dict:
+        """Insert (no key) or update the object: statements on the table, no ORM."""
+        table = resource.model.__table__
         try:
-            with self._write() as session:
-                obj = resource.model() if key is None else get_or_404(session, resource, key)
-                _check(session, resource, obj, data)
-                resource.apply(session, obj, data)
-                session.add(obj)
-                session.flush()
+            with self._writing() as connection:
+                stored = None if key is None else _stored(connection, resource, key)
+                _check(connection, resource, stored, data)
+                values = resource.columns_of(data)
+                if stored is None:
+                    written = connection.execute(insert(table).values(values))
+                    pk = written.inserted_primary_key[0]
+                else:
+                    pk = getattr(stored, resource.pk.key)
+                    if values:
+                        connection.execute(update(table).where(resource.pk == pk).values(values))
+                resource.write_related(connection, pk, data)
                 # Read back as lists and lookups read it: one representation.
-                written = resource.rows.where(resource.pk == getattr(obj, resource.pk.key))
-                return resource.represent_all(session.execute(written))[0]
+                return resource.represent_all(
+                    connection.execute(resource.rows.where(resource.pk == pk))
+                )[0]
         except IntegrityError:
             # A concurrent write got in between our checks and our commit (PostgreSQL):
             # look again, now that it has committed, and report what it took.
-            with self._read() as session:
-                obj = resource.model() if key is None else get_or_404(session, resource, key)
-                _check(session, resource, obj, data)
+            with self._reading() as connection:
+                stored = None if key is None else _stored(connection, resource, key)
+                _check(connection, resource, stored, data)
             raise
 
     def delete(self, resource: Resource, key: str) -> None:
@@ -512,18 +530,29 @@ def _pk_of(resource: Resource, obj) -> str:
     return str(getattr(obj, resource.pk.key))
 
 
-def _check(session: Session, resource: Resource, obj, data: dict) -> None:
+def _stored(connection: Connection, resource: Resource, key: str):
+    """The stored row of the object a URL names; NotFound when there is none."""
+    key = column_key(resource.lookup, key)
+    found = None if key is None else connection.execute(resource.represented_by_key, {"key": key})
+    row = None if found is None else found.one_or_none()
+    if row is None:
+        raise NotFound(resource.not_found)
+    return row
+
+
+def _check(connection: Connection, resource: Resource, stored, data: dict) -> None:
     """What only the database can tell: unique fields and references, in one 400 (each
-    resource lists its unique fields before its references, which is its field order)."""
+    resource lists its unique fields before its references, which is its field order).
+    `stored`: the object's row, None when it is being created."""
     problems = {}
     for name, message in resource.unique.items():
         value = data.get(name)
-        if value is None or value == getattr(obj, name):
+        if value is None or (stored is not None and value == getattr(stored, name)):
             continue
         column = getattr(resource.model, name)
-        if session.scalar(select(resource.pk).where(column == value)) is not None:
+        if connection.scalar(select(resource.pk).where(column == value)) is not None:
             problems[name] = [message]
-    problems.update(resource.check_references(session, obj, data))
+    problems.update(resource.check_references(connection, stored, data))
     if problems:
         raise Invalid(problems)
 
@@ -550,11 +579,6 @@ def _search(search: str | None, columns: tuple, *, sqlite: bool) -> list:
         or_(*(_contains(column, term, sqlite) for column in columns))
         for term in search_terms(search)
     ]
-
-
-def _exists(connection: Connection, model: type, pk) -> bool:
-    (column,) = model.__table__.primary_key.columns
-    return connection.scalar(select(column).where(column == pk)) is not None
 
 
 def _contains(column, term: str, sqlite: bool):
