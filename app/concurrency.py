@@ -21,12 +21,14 @@ async def in_worker_thread(function, /, *args, **kwargs):
     return await asyncio.get_running_loop().run_in_executor(_WORKERS, call)
 
 
-async def reading(store, function, /, *args):
+async def reading(store, function, /, *args, scans: bool = False):
     """`function(*args)`, which reads the store, in one snapshot of it: on the event loop
     where the store reads inline (SQLite: a few local statements cost less than a trip
     to a worker thread and back, and one thread holds the GIL instead of many contending
-    for it), else in a worker thread (docs/performance.md)."""
-    if store.reads_inline:
+    for it), else in a worker thread (docs/performance.md). `scans`: the reads may scan
+    a table (a search), which would hold up every other request on the loop; in a worker
+    thread, SQLite scans without the GIL while the loop goes on."""
+    if store.reads_inline and not scans:
         with store.snapshot(inline=True):
             return function(*args)
     return await in_worker_thread(_in_snapshot, store, function, *args)

@@ -41,7 +41,8 @@ class ResourceOperations:
         self.used_by_list = _taking(self._used_by_list, key)
 
     async def _list(self):
-        return await reading(current_store(), self._page), 200
+        searching = bool(current_query().get("search"))
+        return await reading(current_store(), self._page, scans=searching), 200
 
     def _page(self) -> dict:
         query = current_query()

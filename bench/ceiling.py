@@ -83,7 +83,7 @@ def create_app() -> Starlette:
             shown = store.with_grants_on(identity, [r["pk"] for r in results])
             return paginator.envelope([without_secrets(shown, r) for r in results])
 
-        return _json(await reading(store, page), 200)
+        return _json(await reading(store, page, scans=bool(query.get("search"))), 200)
 
     async def retrieve(request: Request) -> Response:
         identity, found = await caller(request, "sources_plex_retrieve")

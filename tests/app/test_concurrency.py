@@ -4,7 +4,9 @@ import asyncio
 import contextvars
 import threading
 
-from app.concurrency import in_worker_thread, limit_malloc_arenas
+from app.concurrency import in_worker_thread, limit_malloc_arenas, reading
+from models import migrate
+from models.store import Store
 
 
 def test_a_worker_thread_call_suspends_the_request_once():
@@ -47,3 +49,27 @@ def test_a_worker_thread_call_suspends_the_request_once():
 def test_malloc_arenas_can_be_limited_here():
     """glibc on this machine takes the limit (the served process sets it at start)."""
     assert limit_malloc_arenas(8) is True
+
+
+def test_sqlite_reads_run_on_the_loop_except_scans(fresh_database_url):
+    """app/concurrency.reading: a SQLite store is read on the event loop, in one snapshot
+    (both reads see one connection); a read that may scan a table, and any PostgreSQL
+    read, goes to a worker thread (docs/performance.md)."""
+    migrate.upgrade(fresh_database_url)
+    store = Store(fresh_database_url)
+
+    def where(_store):
+        with store._reading() as first, store._reading() as second:
+            return threading.get_ident(), first is second
+
+    async def read(**options):
+        return await reading(store, where, store, **options), threading.get_ident()
+
+    try:
+        (plain_thread, one_snapshot), loop_thread = asyncio.run(read())
+        (scan_thread, _), scan_loop_thread = asyncio.run(read(scans=True))
+    finally:
+        store.close()
+    assert one_snapshot
+    assert (plain_thread == loop_thread) is store.is_sqlite
+    assert scan_thread != scan_loop_thread
