@@ -7,6 +7,8 @@ import ctypes.util
 import functools
 from concurrent.futures import ThreadPoolExecutor
 
+from models.store import WriteBusy
+
 # As many threads as Starlette's run_in_threadpool allows (anyio's default limiter).
 _WORKERS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="worker")
 
@@ -32,6 +34,19 @@ async def reading(store, function, /, *args, scans: bool = False):
         with store.snapshot(inline=True):
             return function(*args)
     return await in_worker_thread(_in_snapshot, store, function, *args)
+
+
+async def writing(store, function, /, *args):
+    """`function(*args)`, which writes the store in one transaction: on the event loop
+    where the store writes inline and no other writer holds the database right now
+    (SQLite; the same gain as `reading`), else in a worker thread, which waits its turn."""
+    if store.writes_inline:
+        try:
+            with store.inline_writes():
+                return function(*args)
+        except WriteBusy:
+            pass  # nothing was done: wait for the database in a worker thread
+    return await in_worker_thread(function, *args)
 
 
 def _in_snapshot(store, function, *args):

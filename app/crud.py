@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable
 
 from app.auth import current_identity, current_object, current_query, current_store
-from app.concurrency import reading
+from app.concurrency import reading, writing
 from app.pagination import Paginator
 from app.permissions import OPERATION_RESOURCES, check_may_list, viewable_used_by
 from models.store import Identity
@@ -61,19 +61,23 @@ class ResourceOperations:
             identity = store.with_grants_on(identity, [str(r["pk"]) for r in results])
         return paginator.envelope([self.shown(identity, r) for r in results])
 
-    def _create(self, body):
-        return self.shown(current_identity(), current_store().create(self.resource, body)), 201
+    async def _create(self, body):
+        store = current_store()
+        created = await writing(store, store.create, self.resource, body)
+        return self.shown(current_identity(), created), 201
 
     async def _retrieve(self, **_key):
         # async: it reads only what the permission check found, so needs no worker thread.
         return self.shown(current_identity(), current_object()), 200
 
-    def _update(self, body=None, **key):
-        stored = current_store().update(self.resource, _key_of(key), body)
+    async def _update(self, body=None, **key):
+        store = current_store()
+        stored = await writing(store, store.update, self.resource, _key_of(key), body)
         return self.shown(current_identity(), stored), 200
 
-    def _destroy(self, **key):
-        current_store().delete(self.resource, _key_of(key))
+    async def _destroy(self, **key):
+        store = current_store()
+        await writing(store, store.delete, self.resource, _key_of(key))
         return None, 204
 
     async def _used_by_list(self, **key):

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 16
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+SETTLE_SECONDS = 1
 DATABASE = os.environ.get("BENCH_DB", "sqlite")
 # PostgreSQL's server, trust authentication: the bench creates and drops bench_* there.
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -613,7 +614,11 @@ def _scale_runs(*servers: tuple[str, str, str]) -> list[dict[str, list[dict]]]:
         for index in reversed(order) if round_ % 2 else order:
             base, retrieved, token = servers[index]
             runs[index]["list"].append(wrk(base + "?page_size=20", token=token))
+            # Let the answers still queued from the list go out first (slow lists would
+            # otherwise land in the retrieve's latency).
+            time.sleep(SETTLE_SECONDS)
             runs[index]["retrieve"].append(wrk(base + retrieved, token=token))
+            time.sleep(SETTLE_SECONDS)
     return runs
 
 

@@ -209,31 +209,35 @@ def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) ->
             connection.execute(insert(table), rows)
 
 
+# The statements of used_by, built once (SQLAlchemy then reuses their compiled form
+# without working out a cache key per request); `pk` is the queried object's.
+_SOURCE_MAPPINGS = tuple(
+    select(PropertyMapping.pm_uuid, PropertyMapping.name)
+    .join(table, table.c.mapping_pk == PropertyMapping.pm_uuid)
+    .where(table.c.source_pk == bindparam("pk"))
+    .order_by(PropertyMapping.pm_uuid)
+    for table in (group_property_mappings, user_property_mappings)
+)
+_SOURCE_CONNECTIONS = (
+    select(UserPlexSourceConnection.id, UserPlexSourceConnection.user_id)
+    .where(UserPlexSourceConnection.source_pk == bindparam("pk"))
+    .order_by(UserPlexSourceConnection.id)
+)
+
+
 def _source_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Its own property mappings (a forward many-to-many), group list first, as authentik
     walks the managers in name order; then the users' connections to it."""
-    entries = []
-    for table in (group_property_mappings, user_property_mappings):
-        mappings = (
-            select(PropertyMapping.pm_uuid, PropertyMapping.name)
-            .join(table, table.c.mapping_pk == PropertyMapping.pm_uuid)
-            .where(table.c.source_pk == pk)
-            .order_by(PropertyMapping.pm_uuid)
-        )
-        entries += [
-            used_by_entry("authentik_core", "propertymapping", m.pm_uuid,
-                          PropertyMapping.label(m.name), "cascade_many")
-            for m in connection.execute(mappings)
-        ]  # fmt: skip
-    connections = (
-        select(UserPlexSourceConnection.id, UserPlexSourceConnection.user_id)
-        .where(UserPlexSourceConnection.source_pk == pk)
-        .order_by(UserPlexSourceConnection.id)
-    )
+    entries = [
+        used_by_entry("authentik_core", "propertymapping", m.pm_uuid,
+                      PropertyMapping.label(m.name), "cascade_many")
+        for query in _SOURCE_MAPPINGS
+        for m in connection.execute(query, {"pk": pk})
+    ]  # fmt: skip
     return entries + [
         used_by_entry("authentik_core", "usersourceconnection", c.id,
                       UserPlexSourceConnection.label(c.user_id, pk), "cascade")
-        for c in connection.execute(connections)
+        for c in connection.execute(_SOURCE_CONNECTIONS, {"pk": pk})
     ]  # fmt: skip
 
 
@@ -317,27 +321,33 @@ SOURCES = Resource(
 # -- flows -----------------------------------------------------------------------------
 
 
-def _sources_using(connection: Connection, conditions: tuple, action: str) -> list[dict]:
-    """UsedBy entries for the sources meeting each condition in turn (one per reference,
-    as authentik lists one per related manager)."""
-    entries = []
-    for condition in conditions:
-        query = (
-            select(PlexSource.pbm_uuid, PlexSource.name)
-            .where(condition)
-            .order_by(PlexSource.pbm_uuid)
-        )
-        entries += [
-            used_by_entry("authentik_core", "source", source.pbm_uuid, source.name, action)
-            for source in connection.execute(query)
-        ]
-    return entries
+def _sources_where(*conditions) -> tuple:
+    """For each condition on a `pk` parameter, the sources meeting it, built once."""
+    return tuple(
+        select(PlexSource.pbm_uuid, PlexSource.name).where(condition).order_by(PlexSource.pbm_uuid)
+        for condition in conditions
+    )
+
+
+def _sources_using(connection: Connection, queries: tuple, pk, action: str) -> list[dict]:
+    """UsedBy entries for the sources each query finds, in turn (one per reference, as
+    authentik lists one per related manager)."""
+    return [
+        used_by_entry("authentik_core", "source", source.pbm_uuid, source.name, action)
+        for query in queries
+        for source in connection.execute(query, {"pk": pk})
+    ]
+
+
+_FLOW_USERS = _sources_where(
+    PlexSource.authentication_flow_id == bindparam("pk"),
+    PlexSource.enrollment_flow_id == bindparam("pk"),
+)
 
 
 def _flow_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Sources that authenticate or enrol with the flow; deleting it nulls their field."""
-    columns = (PlexSource.authentication_flow_id, PlexSource.enrollment_flow_id)
-    return _sources_using(connection, tuple(c == pk for c in columns), "set_null")
+    return _sources_using(connection, _FLOW_USERS, pk, "set_null")
 
 
 FLOWS = Resource(
@@ -379,14 +389,19 @@ FLOWS = Resource(
 # -- Plex source property mappings -----------------------------------------------------
 
 
+_MAPPING_LISTERS = _sources_where(
+    *(
+        PlexSource.pbm_uuid.in_(
+            select(table.c.source_pk).where(table.c.mapping_pk == bindparam("pk"))
+        )
+        for table in (group_property_mappings, user_property_mappings)
+    )
+)
+
+
 def _mapping_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Sources that list the mapping; deleting it removes it from their lists."""
-    lists = (group_property_mappings, user_property_mappings)
-    listing = tuple(
-        PlexSource.pbm_uuid.in_(select(table.c.source_pk).where(table.c.mapping_pk == pk))
-        for table in lists
-    )
-    return _sources_using(connection, listing, "cascade_many")
+    return _sources_using(connection, _MAPPING_LISTERS, pk, "cascade_many")
 
 
 PLEX_MAPPINGS = Resource(

@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import ACTIONS, AccountsMixin
@@ -113,6 +113,10 @@ class Identity:
         return object_pk is not None and object_pk in self.object_permissions.get(codename, ())
 
 
+class WriteBusy(Exception):
+    """Another writer holds the database right now; nothing was done."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """An object as the permission check found it, kept for the handler that follows."""
@@ -137,8 +141,15 @@ class Store(AccountsMixin, LoginsMixin):
         # SQLite reads are local and short: the event loop may make them itself, on a
         # connection of its own so that it never waits for the worker threads' pool
         # (docs/performance.md). PostgreSQL is across a network: never on the loop.
-        self.reads_inline = self.engine.dialect.name == "sqlite"
+        self.reads_inline = self.writes_inline = self.engine.dialect.name == "sqlite"
         self._inline_engine = make_engine(self.url, connections=1) if self.reads_inline else None
+        # Writes there too, when the database is free (inline_writes): this connection
+        # never waits for another writer, it reports WriteBusy instead.
+        self._inline_write_engine = (
+            make_engine(self.url, connections=1, busy_timeout_ms=0).execution_options(write=True)
+            if self.writes_inline
+            else None
+        )
         self._snapshot = threading.local()  # a thread's current snapshot() connection
         self._page_cache: dict[tuple, tuple] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -156,6 +167,7 @@ class Store(AccountsMixin, LoginsMixin):
         self.engine.dispose()
         if self._inline_engine is not None:
             self._inline_engine.dispose()
+            self._inline_write_engine.engine.dispose()
 
     def unreachable(self) -> str | None:
         """None when the database answers; otherwise what went wrong, in a few words
@@ -200,15 +212,42 @@ class Store(AccountsMixin, LoginsMixin):
             yield connection
 
     @contextmanager
+    def inline_writes(self) -> Iterator[None]:
+        """The write inside (one transaction) goes on the event loop's own connection
+        without waiting: WriteBusy, with nothing done, when this process or another is
+        writing (SQLite only; docs/performance.md)."""
+        if not self._write_lock.acquire(blocking=False):
+            raise WriteBusy
+        self._snapshot.write_engine = self._inline_write_engine
+        try:
+            yield
+        finally:
+            self._snapshot.write_engine = None
+            self._write_lock.release()
+
+    @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A write transaction on a connection, for writes that are statements on
         tables (SQLite: behind the process's write lock, BEGIN IMMEDIATE)."""
+        inline = getattr(self._snapshot, "write_engine", None)
+        if inline is not None:  # the lock is held already (inline_writes)
+            with inline.connect() as connection:
+                try:
+                    transaction = connection.begin()
+                except OperationalError as error:  # another process holds the database
+                    raise WriteBusy from error
+                with transaction:
+                    yield connection
+            return
         lock = self._write_lock or nullcontext()
         with lock, self._write_engine.connect() as connection, connection.begin():
             yield connection
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
+        if getattr(self._snapshot, "write_engine", None) is not None:
+            # inline_writes holds the lock this would wait for, on this very thread.
+            raise RuntimeError("inline writes go through _writing, not an ORM session")
         if self._write_lock is None:
             with self._write_sessions() as session, session.begin():
                 yield session
@@ -455,18 +494,18 @@ class Store(AccountsMixin, LoginsMixin):
         foreign keys say (its mapping lists and connections with it; flows and mappings
         leave the sources that named them), in the database, without loading anything."""
         key = column_key(resource.lookup, key)
-        with self._write() as session:
-            found = None if key is None else session.execute(resource.found_by_key, {"key": key})
+        with self._writing() as connection:
+            found = None if key is None else connection.execute(resource.found_by_key, {"key": key})
             pk = None if found is None else found.scalar()
             if pk is None:
                 raise NotFound(resource.not_found)
-            session.execute(
+            connection.execute(
                 delete(PermissionGrant).where(
                     PermissionGrant.object_pk == str(pk),
                     PermissionGrant.codename.in_([resource.codename(a) for a in ACTIONS]),
                 )
             )
-            session.execute(delete(resource.model.__table__).where(resource.pk == pk))
+            connection.execute(delete(resource.model.__table__).where(resource.pk == pk))
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
         key = column_key(resource.lookup, key)
@@ -478,7 +517,7 @@ class Store(AccountsMixin, LoginsMixin):
             return resource.used_by(connection, pk)
 
 
-def make_engine(url: str, connections: int = 2) -> Engine:
+def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) -> Engine:
     # Connections per process, sized by measurement (docs/performance.md): request
     # threads hold the GIL while they turn rows into objects, so connections beyond what
     # the cores can serve only add contention. PostgreSQL does its share of the work in
@@ -497,7 +536,7 @@ def make_engine(url: str, connections: int = 2) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",
-            "busy_timeout=10000",
+            f"busy_timeout={busy_timeout_ms}",
             # 16 MiB of pages per connection, not SQLite's 2: a list at 100,000 sources
             # counts over an index of a few MiB, read back from the OS on every count
             # otherwise (docs/performance.md).

@@ -2,10 +2,12 @@
 
 import asyncio
 import contextvars
+import sqlite3
 import threading
 
-from app.concurrency import in_worker_thread, limit_malloc_arenas, reading
+from app.concurrency import in_worker_thread, limit_malloc_arenas, reading, writing
 from models import migrate
+from models.resources import SOURCES
 from models.store import Store
 
 
@@ -73,3 +75,42 @@ def test_sqlite_reads_run_on_the_loop_except_scans(fresh_database_url):
     assert one_snapshot
     assert (plain_thread == loop_thread) is store.is_sqlite
     assert scan_thread != scan_loop_thread
+
+
+def test_sqlite_writes_run_on_the_loop_unless_another_writer_holds_the_database(tmp_path):
+    """app/concurrency.writing: a write runs on the event loop when the database is free;
+    when another writer holds it (a thread of this process, or another connection), it
+    waits in a worker thread instead, and is done once (docs/performance.md)."""
+    url = f"sqlite:///{tmp_path / 'writes.sqlite3'}"
+    migrate.upgrade(url)
+    store = Store(url)
+
+    def create(slug):
+        store.create(SOURCES, {"name": slug, "slug": slug, "plex_token": "t"})
+        return threading.get_ident()
+
+    async def write(slug):
+        return await writing(store, create, slug), threading.get_ident()
+
+    def held(release_after: float, hold, release):
+        hold()
+        threading.Timer(release_after, release).start()
+
+    try:
+        free_thread, loop_thread = asyncio.run(write("free"))
+        # Another thread of this process is writing.
+        held(0.2, store._write_lock.acquire, store._write_lock.release)
+        thread_writer, loop_a = asyncio.run(write("after-a-thread"))
+        # Another connection (another process, say) holds the database.
+        other = sqlite3.connect(
+            str(tmp_path / "writes.sqlite3"), isolation_level=None, check_same_thread=False
+        )
+        held(0.2, lambda: other.execute("BEGIN IMMEDIATE"), lambda: other.execute("COMMIT"))
+        other_writer, loop_b = asyncio.run(write("after-a-connection"))
+        other.close()
+        slugs = sorted(s.slug for s in store.token_sources())
+    finally:
+        store.close()
+    assert free_thread == loop_thread
+    assert thread_writer != loop_a and other_writer != loop_b
+    assert slugs == ["after-a-connection", "after-a-thread", "free"]
