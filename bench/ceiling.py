@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from app import errors
 from app.auth import authenticate
-from app.concurrency import in_worker_thread, limit_malloc_arenas, reading
+from app.concurrency import limit_malloc_arenas, reading, writing
 from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
@@ -59,7 +59,7 @@ def create_app() -> Starlette:
         fields, problems = body_schema.clean(body)
         if problems:
             raise errors.invalid(problems)
-        source = await in_worker_thread(store.create, SOURCES, fields)
+        source = await writing(store, store.create, SOURCES, fields)
         return _json(without_secrets(identity, source), 201)
 
     async def listing(request: Request) -> Response:
@@ -97,12 +97,12 @@ def create_app() -> Starlette:
         if problems:
             raise errors.invalid(problems)
         slug = request.path_params["slug"]
-        source = await in_worker_thread(store.update, SOURCES, slug, fields)
+        source = await writing(store, store.update, SOURCES, slug, fields)
         return _json(without_secrets(identity, source), 200)
 
     async def destroy(request: Request) -> Response:
         await caller(request, "sources_plex_destroy")
-        await in_worker_thread(store.delete, SOURCES, request.path_params["slug"])
+        await writing(store, store.delete, SOURCES, request.path_params["slug"])
         return Response(status_code=204)
 
     async def used_by(request: Request) -> Response:
