@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from datetime import datetime
 
 import pytest
 
@@ -168,3 +169,16 @@ def test_a_user_has_one_connection_per_source(api, store, linked):
         "non_field_errors": ["The fields user, source must make a unique set."]
     }
     assert count_rows(store, "user_plex_source_connection") == 3
+
+
+def test_every_update_sets_last_updated(api, linked):
+    """As authentik's auto_now: a PATCH that changes no value still sets last_updated."""
+    first = api.get("/sources/user_connections/plex/").json()["results"][0]
+    url = f"/sources/user_connections/plex/{first['pk']}/"
+    patched = api.patch(url, json={"identifier": first["identifier"]})
+    assert patched.status_code == 200
+    assert patched.json()["identifier"] == first["identifier"]
+    assert patched.json()["created"] == first["created"]
+    moment = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    assert moment(patched.json()["last_updated"]) > moment(first["last_updated"])
+    assert api.get(url).json() == patched.json()
