@@ -52,13 +52,17 @@ def create_app() -> Starlette:
             raise errors.detail(403, errors.TOKEN_INVALID)
         return found
 
-    async def create(request: Request) -> Response:
-        identity, _ = await caller(request, "sources_plex_create")
+    async def cleaned(request: Request, schema) -> dict:
+        """The request's body, checked and cleaned as the API's validator does it."""
         raw = await request.body()
-        body = parse_json(raw) if raw.strip() else {}
-        fields, problems = body_schema.clean(body)
+        fields, problems = schema.clean(parse_json(raw) if raw.strip() else {})
         if problems:
             raise errors.invalid(problems)
+        return fields
+
+    async def create(request: Request) -> Response:
+        identity, _ = await caller(request, "sources_plex_create")
+        fields = await cleaned(request, body_schema)
         source = await writing(store, store.create, SOURCES, fields)
         return _json(without_secrets(identity, source), 201)
 
@@ -91,11 +95,7 @@ def create_app() -> Starlette:
 
     async def partial_update(request: Request) -> Response:
         identity, _ = await caller(request, "sources_plex_partial_update")
-        raw = await request.body()
-        body = parse_json(raw) if raw.strip() else {}
-        fields, problems = patch_schema.clean(body)
-        if problems:
-            raise errors.invalid(problems)
+        fields = await cleaned(request, patch_schema)
         slug = request.path_params["slug"]
         source = await writing(store, store.update, SOURCES, slug, fields)
         return _json(without_secrets(identity, source), 200)

@@ -493,12 +493,8 @@ class Store(AccountsMixin, LoginsMixin):
         """The object and the grants on it. What refers to it goes as the schema's
         foreign keys say (its mapping lists and connections with it; flows and mappings
         leave the sources that named them), in the database, without loading anything."""
-        key = column_key(resource.lookup, key)
         with self._writing() as connection:
-            found = None if key is None else connection.execute(resource.found_by_key, {"key": key})
-            pk = None if found is None else found.scalar()
-            if pk is None:
-                raise NotFound(resource.not_found)
+            pk = _stored(connection, resource, key, resource.found_by_key)[0]
             connection.execute(
                 delete(PermissionGrant).where(
                     PermissionGrant.object_pk == str(pk),
@@ -508,12 +504,8 @@ class Store(AccountsMixin, LoginsMixin):
             connection.execute(delete(resource.model.__table__).where(resource.pk == pk))
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
-        key = column_key(resource.lookup, key)
         with self._reading() as connection:
-            found = None if key is None else connection.execute(resource.found_by_key, {"key": key})
-            pk = None if found is None else found.scalar()
-            if pk is None:
-                raise NotFound(resource.not_found)
+            pk = _stored(connection, resource, key, resource.found_by_key)[0]
             return resource.used_by(connection, pk)
 
 
@@ -569,11 +561,12 @@ def _pk_of(resource: Resource, obj) -> str:
     return str(getattr(obj, resource.pk.key))
 
 
-def _stored(connection: Connection, resource: Resource, key: str):
-    """The stored row of the object a URL names; NotFound when there is none."""
+def _stored(connection: Connection, resource: Resource, key: str, query=None):
+    """The stored row of the object a URL names (`query`'s columns; by default its
+    representation's); NotFound when there is none."""
     key = column_key(resource.lookup, key)
-    found = None if key is None else connection.execute(resource.represented_by_key, {"key": key})
-    row = None if found is None else found.one_or_none()
+    query = resource.represented_by_key if query is None else query
+    row = None if key is None else connection.execute(query, {"key": key}).one_or_none()
     if row is None:
         raise NotFound(resource.not_found)
     return row
