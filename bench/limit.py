@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import orjson
 import psycopg
@@ -33,7 +34,7 @@ from app.pagination import Paginator
 from app.validation import MAX_BODY_BYTES, CompiledQuery, body_too_large, compiled_body, parse_json
 from models.errors import DOES_NOT_EXIST
 from models.resources import SOURCES, USED_BY_MODELS
-from models.sources import PLEX_ICON_URL, file_url, generate_client_id, themed_urls
+from models.sources import generate_client_id, source_api
 from models.store import Store, search_terms
 
 SOURCES_PATH = "/sources/plex/"
@@ -193,33 +194,28 @@ def _uuid(stored) -> str | None:
     return str(stored if isinstance(stored, uuid.UUID) else uuid.UUID(stored))
 
 
-def _mapping_list(concatenated: str | None) -> list[str]:
-    return sorted(_uuid(pk) for pk in concatenated.split(",")) if concatenated else []
+def _mapping_pks(concatenated: str | None) -> list[str]:
+    return concatenated.split(",") if concatenated else []
 
 
 def _represent(row: tuple) -> dict:
-    """A source row as the API's PlexSource, in its field order."""
+    """A source row as the API's PlexSource: the driver's values made what the model's
+    columns hold, then the API's own representation (models.sources.source_api)."""
     (pk, name, slug, enabled, promoted, auth_flow, enrol_flow, policy, user_matching,
      managed, path_template, icon, group_matching, client_id, servers, friends, token,
      user_mappings, group_mappings) = row  # fmt: skip
-    icon_url = file_url(icon, PLEX_ICON_URL)
-    return {
-        "pk": _uuid(pk), "name": name, "slug": slug, "enabled": bool(enabled),
-        "promoted": bool(promoted), "authentication_flow": _uuid(auth_flow),
-        "enrollment_flow": _uuid(enrol_flow),
-        "user_property_mappings": _mapping_list(user_mappings),
-        "group_property_mappings": _mapping_list(group_mappings),
-        "component": "ak-source-plex-form", "verbose_name": "Plex Source",
-        "verbose_name_plural": "Plex Sources",
-        "meta_model_name": "authentik_sources_plex.plexsource",
-        "policy_engine_mode": policy, "user_matching_mode": user_matching, "managed": managed,
-        "user_path_template": path_template, "icon": icon, "icon_url": icon_url,
-        "icon_themed_urls": themed_urls(icon, icon_url), "group_matching_mode": group_matching,
-        "client_id": client_id,
+    source = SimpleNamespace(
+        pbm_uuid=_uuid(pk), name=name, slug=slug, enabled=bool(enabled),
+        promoted=bool(promoted), authentication_flow_id=_uuid(auth_flow),
+        enrollment_flow_id=_uuid(enrol_flow), policy_engine_mode=policy,
+        user_matching_mode=user_matching, managed=managed, user_path_template=path_template,
+        icon=icon, group_matching_mode=group_matching, client_id=client_id,
         # PostgreSQL's json column arrives parsed, SQLite's as text.
-        "allowed_servers": servers if isinstance(servers, list) else orjson.loads(servers),
-        "allow_friends": bool(friends), "plex_token": token,
-    }  # fmt: skip
+        allowed_servers=servers if isinstance(servers, list) else orjson.loads(servers),
+        allow_friends=bool(friends), plex_token=token,
+    )  # fmt: skip
+    mappings = (_mapping_pks(user_mappings), _mapping_pks(group_mappings))
+    return source_api(source, *((_uuid(pk) for pk in pks) for pks in mappings))
 
 
 def _json(body, status: int) -> Response:

@@ -557,10 +557,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _pk_of(resource: Resource, obj) -> str:
-    return str(getattr(obj, resource.pk.key))
-
-
 def _stored(connection: Connection, resource: Resource, key: str, query=None):
     """The stored row of the object a URL names (`query`'s columns; by default its
     representation's); NotFound when there is none."""
