@@ -21,18 +21,25 @@ MIN_VALUE = "Ensure this value is greater than or equal to {limit}."
 MAX_VALUE = "Ensure this value is less than or equal to {limit}."
 INVALID_CHOICE = '"{value}" is not a valid choice.'
 INVALID_UUID = "“{value}” is not a valid UUID."
+INVALID_EMAIL = "Enter a valid email address."
+INVALID_DATETIME = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
 INVALID_SLUG = 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
 PATTERN_MISMATCH = "This value does not match the required pattern."
 NULL_CHARACTERS = "Null characters are not allowed."
 SURROGATE_CHARACTERS = "Surrogate characters are not allowed: U+{code_point:X}."
 NOT_A_DICT = "Invalid data. Expected a dictionary, but got {type}."
 NO_DATA = "No data provided"
+INVALID_JSON = "Value must be valid JSON."
 
 # Query parameters (django-filter form fields).
 FILTER_INVALID_UUID = "Enter a valid UUID."
 FILTER_INVALID_CHOICE = "Select a valid choice. {value} is not one of the available choices."
 FILTER_MAX_LENGTH = "Ensure this value has at most {limit} characters (it has {length})."
 FILTER_INVALID_VALUE = "Enter a valid value."
+FILTER_INVALID_DATETIME = "Enter a valid date/time."
 FILTER_MAX_TERMS = "Ensure this value has at most {limit} search terms (it has {count})."
 
 # Everything else.

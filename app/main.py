@@ -114,7 +114,8 @@ class AllowedMethods:
 
     def __init__(self, spec: dict):
         self.routes = []
-        for template, item in spec["paths"].items():
+        # Fixed paths first: `/core/users/me/` is not a `/core/users/{id}/`.
+        for template, item in sorted(spec["paths"].items(), key=lambda p: p[0].count("{")):
             pattern = re.sub(r"\\{[^}/]+\\}", "[^/]+", re.escape(template))
             methods = [m.upper() for m in item if m in ("get", "put", "post", "delete", "patch")]
             self.routes.append((re.compile(BASE_PATH + pattern), methods))

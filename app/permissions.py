@@ -5,7 +5,16 @@ or invisible object is a 404 and a missing permission a 403 whatever the body sa
 """
 
 from app import errors
-from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES, USED_BY_MODELS, Resource
+from models.resources import (
+    CONNECTIONS,
+    FLOWS,
+    PLEX_MAPPINGS,
+    SOURCES,
+    TOKENS,
+    USED_BY_MODELS,
+    USERS,
+    Resource,
+)
 from models.store import Identity, Store, StoredObject
 
 # operationId prefix -> the resource its operations serve (handlers/ are named so too)
@@ -14,14 +23,22 @@ OPERATION_RESOURCES = {
     "flows_instances": FLOWS,
     "propertymappings_source_plex": PLEX_MAPPINGS,
     "sources_user_connections_plex": CONNECTIONS,
+    "core_users": USERS,
+    "core_tokens": TOKENS,
 }
-# What an operation on one object needs beyond seeing it (`view`, global or on it).
+# What an operation on one object needs beyond seeing it (`view`, global or on it): an
+# action of the resource's model, or a whole codename.
 OBJECT_ACTIONS = {
     "retrieve": None,
     "update": "change",
     "partial_update": "change",
     "destroy": "delete",
+    "set_key_create": "authentik_core.set_token_key",
+    "view_key_retrieve": "authentik_core.view_token_key",
 }
+# Actions whose permission an owner needs as much as anyone (authentik grants it to nobody
+# by owning: a token's key is set by those trusted to).
+NOT_BY_OWNING = {"set_key_create"}
 
 
 def operation_resource(operation_id: str) -> tuple[Resource, str]:
@@ -42,8 +59,8 @@ def authorize(
     it is on one, so that neither is looked up twice. A path value its parameter's
     schema refuses (`path_fits` false) names nothing."""
     resource, action = operation_resource(operation_id)
-    if action == "create" and not identity.has_perm(resource.codename("add")):
-        raise errors.detail(403, errors.PERMISSION_DENIED)
+    if action == "create" and not resource.self_service:
+        check_may_add(identity, resource)
     if action in OBJECT_ACTIONS or action == "used_by_list":
         key = next(iter(path.values()))
         # Retrieve answers with what is found here; the others need only pk and owner.
@@ -62,10 +79,25 @@ def authorize(
         ):
             raise errors.detail(404, resource.not_found)
         needed = OBJECT_ACTIONS.get(action)
-        if needed is not None and not owns and not identity.has_perm(resource.codename(needed), pk):
+        if needed is not None and "." not in needed:
+            needed = resource.codename(needed)
+        exempt = owns and action not in NOT_BY_OWNING
+        if needed is not None and not exempt and not identity.has_perm(needed, pk):
             raise errors.detail(403, errors.PERMISSION_DENIED)
         return identity, found
     return identity, None
+
+
+def check_may_add(identity: Identity, resource: Resource) -> None:
+    """A 403 without the global `add` permission."""
+    if not identity.has_perm(resource.codename("add")):
+        raise errors.detail(403, errors.PERMISSION_DENIED)
+
+
+def may_give_away(identity: Identity, resource: Resource) -> bool:
+    """Whether the caller may make objects of a `self_service` resource for other users
+    (the global `add` permission); without it, what it makes is its own."""
+    return identity.has_perm(resource.codename("add"))
 
 
 def check_may_list(store: Store, identity: Identity, resource: Resource) -> None:

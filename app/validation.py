@@ -9,8 +9,9 @@ failure is worded as DRF (or django-filter, for query parameters) would
 
 - `x-format: slug`: the field's `pattern` is a slug's, so its failure reads as DRF's
   slug message;
-- `x-format: file-name`: authentik's rule for stored file names (`icon`, `background`)
-  (`x-format` is `format` for formats of our own, which client generators need not know);
+- `x-format: file-name`: authentik's rule for stored file names (`icon`, `background`),
+  `x-format: user-path` its rule for a user's `path` (`x-format` is `format` for formats
+  of our own, which client generators need not know);
 - `x-null-characters: dropped` on a query parameter: NUL characters are removed (as
   from a search) rather than refused;
 - `x-max-terms: N` on a search parameter: at most N terms, as the store splits them;
@@ -30,6 +31,7 @@ from jsonschema.validators import extend
 from starlette.datastructures import QueryParams
 
 from app import errors
+from models.base import parse_datetime
 from models.errors import DOES_NOT_EXIST
 from models.store import search_terms
 
@@ -43,7 +45,7 @@ FORMATS = FormatChecker()
 
 
 class FileNameProblem(ValueError):
-    """A file name authentik would refuse; the message says why."""
+    """A file name or path authentik would refuse; the message says why."""
 
 
 @FORMATS.checks("uuid", raises=ValueError)
@@ -53,6 +55,27 @@ def _is_uuid(text: object) -> bool:
         return True
     uuid.UUID(text)
     return all(text[position] == "-" for position in (8, 13, 18, 23))
+
+
+_RFC3339 = FORMATS.checkers["date-time"][0]
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(text: object) -> bool:
+    """RFC 3339, and a moment the store can hold (not a leap second, not year 0)."""
+    if not isinstance(text, str):
+        return True
+    return _RFC3339(text) and parse_datetime(text) is not None
+
+
+@FORMATS.checks("email")
+def _is_email(text: object) -> bool:
+    """Django's EmailValidator in outline: a local part, `@`, a dotted domain. Empty
+    text is no address, which an optional email field allows (authentik's default)."""
+    return not isinstance(text, str) or not text or _EMAIL.fullmatch(text) is not None
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def _ecma_search(pattern: str, text: str) -> bool:
@@ -89,6 +112,18 @@ def _is_file_name(name: object) -> bool:
 
 
 _FILE_URL_PREFIXES = ("http:", "https://", "fa://", "/static")
+
+
+@FORMATS.checks("user-path", raises=FileNameProblem)
+def _is_user_path(path: object) -> bool:
+    """authentik's rule for a user's `path`: segments joined by `/`, none empty."""
+    if not isinstance(path, str) or not path:
+        return True
+    if path.startswith("/") or path.endswith("/"):
+        raise FileNameProblem("No leading or trailing slashes allowed.")
+    if "" in path.split("/"):
+        raise FileNameProblem("No empty segments in user path allowed.")
+    return True
 
 
 def _ecma_pattern(validator, pattern, instance, schema):
@@ -196,6 +231,10 @@ def _message(error) -> str:
         return errors.INVALID_CHOICE.format(value=value)
     if keyword == "format" and limit == "uuid":
         return errors.INVALID_UUID.format(value=value)
+    if keyword == "format" and limit == "email":
+        return errors.INVALID_EMAIL
+    if keyword == "format" and limit == "date-time":
+        return errors.INVALID_DATETIME
     if keyword == "format" and isinstance(error.cause, FileNameProblem):
         return str(error.cause)
     if keyword == "minimum":
@@ -241,12 +280,29 @@ def _value_messages(value: t.Any, schema_errors: list, schema: dict) -> list:
     return list(dict.fromkeys(messages))
 
 
+def _storable(value: t.Any) -> bool:
+    """Whether free-form JSON (`attributes`) can be stored and answered: no NUL or lone
+    surrogate in any text, and integers within 64 bits, which both databases' JSON and
+    the response's encoder hold."""
+    if isinstance(value, str):
+        return not _character_problems(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return all(_storable(key) and _storable(item) for key, item in value.items())
+
+
 def _field_errors(schema: dict, value: t.Any, validator) -> list | dict:
     """DRF's errors for one body field: a list of messages, or for a list of strings
     a dict of messages by item index."""
     if value is None:
         return [] if schema.get("nullable") else [errors.NOT_NULL]
     found = list(validator.iter_errors(value))
+    if not found and schema.get("type") == "object" and not _storable(value):
+        return [errors.INVALID_JSON]
     if schema.get("type") != "array" or not isinstance(value, list):
         return _value_messages(value, found, schema)
     whole = [_message(e) for e in found if not e.path]  # about the list itself (maxItems)
@@ -356,6 +412,8 @@ def _query_message(error, parameter: dict) -> str:
         return errors.NOT_A_BOOLEAN if limit == "boolean" else errors.NOT_AN_INTEGER
     if keyword == "enum":
         return errors.FILTER_INVALID_CHOICE.format(value=value)
+    if keyword == "format" and limit == "date-time":
+        return errors.FILTER_INVALID_DATETIME
     if keyword == "format" and limit == "uuid":
         if "x-references" in parameter.get("schema", {}):
             return errors.INVALID_UUID.format(value=value)

@@ -17,8 +17,7 @@ from models.identity import Group, PermissionGrant, Token, User
 from models.plex import UserPlexSourceConnection
 from models.resources import RESOURCES, Resource, column_key
 
-ACTIONS = ("view", "add", "change", "delete")
-CODENAMES = {resource.codename(action): resource for resource in RESOURCES for action in ACTIONS}
+CODENAMES = {codename: resource for resource in RESOURCES for codename in resource.codenames}
 
 
 class AccountError(Exception):

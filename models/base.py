@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import Boolean, DateTime, MetaData, String
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Predictable constraint names, so Alembic can find them again and the store can tell
@@ -36,3 +38,65 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """An RFC 3339 date and time as a UTC datetime (naive ones taken as UTC); None when
+    Python cannot hold it (a leap second, year 0, past year 9999 in UTC)."""
+    try:
+        value = datetime.fromisoformat(text.upper())
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def api_datetime(value: datetime) -> str:
+    """UTC with a `Z`, as authentik's orjson renderer writes datetimes."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class uuid_text(FunctionElement):  # noqa: N801  (an SQL function, named as one)
+    """A UUID column as its canonical text, 8-4-4-4-12 lower-case hex digits, so that
+    searches match a UUID as clients write it on either database."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(uuid_text, "postgresql")
+def _uuid_text_postgresql(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+@compiles(uuid_text)
+def _uuid_text_sqlite(element, compiler, **kw):
+    # SQLAlchemy stores UUIDs on SQLite as 32 lower-case hex digits, without hyphens.
+    hex_digits = compiler.process(element.clauses, **kw)
+    parts = [f"substr({hex_digits}, {start}, {length})" for start, length in
+             ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]  # fmt: skip
+    return " || '-' || ".join(parts)
+
+
+class json_value_is(FunctionElement):  # noqa: N801  (an SQL function, named as one)
+    """Whether a JSON object column holds, at a top-level key, this JSON value (given as
+    JSON text): equal as JSON, not as text, on either database."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(json_value_is, "postgresql")
+def _json_value_is_postgresql(element, compiler, **kw):
+    column, key, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST({column} AS JSONB) -> {key}) = CAST({value} AS JSONB)"
+
+
+@compiles(json_value_is)
+def _json_value_is_sqlite(element, compiler, **kw):
+    # `->` takes a JSON path there; json() writes both sides in the same minified form.
+    column, key, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} -> ('$.\"' || replace({key}, '\"', '\\\"') || '\"')) = json({value})"

@@ -7,6 +7,7 @@ status and Django REST framework's body shape.
 # Data the database holds decides these messages, so they belong to the store.
 DOES_NOT_EXIST = 'Invalid pk "{pk}" - object does not exist.'
 UNKNOWN_CHOICE = "Select a valid choice. That choice is not one of the available choices."
+UNKNOWN_CHOICES = "Select a valid choice. {value} is not one of the available choices."
 NOT_UNIQUE_TOGETHER = "The fields {fields} must make a unique set."
 
 

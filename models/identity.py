@@ -7,8 +7,10 @@ them: a user is a superuser when one of its groups is.
 import hashlib
 import uuid
 from datetime import datetime
+from uuid import UUID, uuid4
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -21,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import Base, UTCDateTime, api_datetime, now
 
 user_groups = Table(
     "user_group",
@@ -40,6 +42,15 @@ class User(Base):
     email: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     path: Mapped[str] = mapped_column(Text, default="users")
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
+    # internal, external, service_account or internal_service_account (authentik's)
+    type: Mapped[str] = mapped_column(String(32), default="internal")
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    date_joined: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_login: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    # Passwords are not served here; the date is kept for the wire (when the user was made).
+    password_change_date: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     groups: Mapped[list["Group"]] = relationship(secondary=user_groups, back_populates="users")
 
@@ -54,6 +65,7 @@ class Group(Base):
     group_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(Text, unique=True)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
 
     users: Mapped[list[User]] = relationship(secondary=user_groups, back_populates="groups")
 
@@ -69,6 +81,8 @@ class Token(Base):
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     intent: Mapped[str] = mapped_column(String(32), default="api")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Set on objects a deployment manages itself (authentik's `managed`); unique.
+    managed: Mapped[str | None] = mapped_column(Text, unique=True, nullable=True)
     expiring: Mapped[bool] = mapped_column(Boolean, default=True)
     expires: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
@@ -106,3 +120,107 @@ class PermissionGrant(Base):
         ForeignKey("group.group_uuid", ondelete="CASCADE"), nullable=True
     )
     object_pk: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+
+class InstallId(Base):
+    """This database's install id, made once by its migration: users' `uid` derives from
+    it, so that it is stable for the installation and differs between installations."""
+
+    __tablename__ = "install_id"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+
+
+# authentik's avatar when avatars are turned off (its `none` mode): this server keeps no
+# avatars, so every user shows it (docs/behaviour.md §10).
+DEFAULT_AVATAR = "/static/dist/assets/images/user_default.png"
+
+
+def user_uid(install_id, pk: int) -> str:
+    """authentik's stable, opaque user id: a digest of the pk and the install id."""
+    return hashlib.sha256(f"{pk}-{install_id}".encode()).hexdigest()
+
+
+def _datetime_or_none(value: datetime | None) -> str | None:
+    return None if value is None else api_datetime(value)
+
+
+def partial_group_api(group) -> dict:
+    """A PartialGroup: a group without its members and relations, of a Group or a row."""
+    return {
+        "pk": str(group.group_uuid),
+        "num_pk": group_num_pk(group.group_uuid),
+        "name": group.name,
+        "is_superuser": group.is_superuser,
+        "attributes": group.attributes,
+    }
+
+
+def group_num_pk(group_uuid: uuid.UUID) -> int:
+    """authentik's numeric group id: the first five digits of the uuid as an integer."""
+    return int(str(group_uuid.int)[:5])
+
+
+def user_api(user, groups: list[dict], roles: list[dict]) -> dict:
+    """The User representation, in authentik's field order, of a User or a row of its
+    table with `install_id`; `groups` and `roles` are the user's, as PartialGroup and
+    Role dicts."""
+    return {
+        "pk": user.id,
+        "username": user.username,
+        "name": user.name,
+        "is_active": user.is_active,
+        "last_login": _datetime_or_none(user.last_login),
+        "date_joined": api_datetime(user.date_joined),
+        "is_superuser": any(group["is_superuser"] for group in groups),
+        "groups": [group["pk"] for group in groups],
+        "groups_obj": groups,
+        "roles": [role["pk"] for role in roles],
+        "roles_obj": roles,
+        "email": user.email,
+        "avatar": DEFAULT_AVATAR,
+        "attributes": user.attributes,
+        "uid": user_uid(user.install_id, user.id),
+        "path": user.path,
+        "type": user.type,
+        "uuid": str(user.uuid),
+        "password_change_date": api_datetime(user.password_change_date),
+        "last_updated": api_datetime(user.last_updated),
+    }
+
+
+def token_api(token, user: dict) -> dict:
+    """The Token representation, of a Token or a row of its table, given its user's
+    representation. Never the key (only its digest is stored)."""
+    return {
+        "pk": str(token.token_uuid),
+        "managed": token.managed,
+        "identifier": token.identifier,
+        "intent": token.intent,
+        "user": token.user_id,
+        "user_obj": user,
+        "description": token.description,
+        "expires": _datetime_or_none(token.expires),
+        "expiring": token.expiring,
+    }
+
+
+def user_self_api(user: dict) -> dict:
+    """UserSelf, what a caller reads of itself at /core/users/me/, from its User
+    representation. No settings or system permissions are kept here: both are empty."""
+    return {
+        "pk": user["pk"],
+        "username": user["username"],
+        "name": user["name"],
+        "is_active": user["is_active"],
+        "is_superuser": user["is_superuser"],
+        "is_current": True,
+        "groups": [{"name": g["name"], "pk": g["pk"]} for g in user["groups_obj"]],
+        "roles": [{"name": r["name"], "pk": r["pk"]} for r in user["roles_obj"]],
+        "email": user["email"],
+        "avatar": user["avatar"],
+        "uid": user["uid"],
+        "settings": {},
+        "type": user["type"],
+        "system_permissions": [],
+    }

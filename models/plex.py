@@ -1,26 +1,17 @@
 """What a Plex login leaves behind: user connections, pending logins and events."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, UTCDateTime
+from models.base import Base, UTCDateTime, api_datetime, now
 from models.identity import User
 from models.sources import Flow, PlexSource
 
 # The fields of authentik's generic Source serializer, which `source_obj` carries.
 SOURCE_FIELDS = 20
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def api_datetime(value: datetime) -> str:
-    """UTC with a `Z`, as authentik's orjson renderer writes datetimes."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class UserPlexSourceConnection(Base):

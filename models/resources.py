@@ -1,10 +1,12 @@
 """What the API serves, described once per model: how it is looked up, listed, checked
 against the database and written. The store applies these descriptions."""
 
+import json
 import uuid
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import (
@@ -15,16 +17,28 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
+    false,
     func,
     insert,
+    literal,
     or_,
     select,
 )
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, NotFound
-from models.identity import User
+from models.base import json_value_is, now, parse_datetime, uuid_text
+from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, Invalid, NotFound
+from models.identity import (
+    Group,
+    InstallId,
+    Token,
+    User,
+    partial_group_api,
+    token_api,
+    user_api,
+    user_groups,
+)
 from models.plex import UserPlexSourceConnection, connection_api
 from models.sources import (
     Flow,
@@ -36,6 +50,8 @@ from models.sources import (
     source_api,
     user_property_mappings,
 )
+
+ACTIONS = ("view", "add", "change", "delete")
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,8 @@ class Resource:
     not_found: str
     pk: object
     filters: dict = field(default_factory=dict)  # query parameter -> column (exact match)
-    relation_filters: dict = field(default_factory=dict)  # query parameter -> model it names
+    # query parameter -> the column of another model its values name
+    relation_filters: dict = field(default_factory=dict)
     # query parameter -> its conditions, for filters other than one column's exact value
     filter_clauses: dict[str, Callable[[object], list]] = field(default_factory=dict)
     search: tuple = ()
@@ -68,17 +85,28 @@ class Resource:
     write_related: Callable[[Connection, object, dict], None] = lambda conn, pk, data: None
     # Who refers to the object with this primary key (UsedBy entries).
     used_by: Callable[[Connection, object], list] = lambda connection, pk: []
+    # What the representation needs from other tables, read for a whole page of rows in
+    # one query; `represent` then takes it as its second argument.
+    related: Callable[[Connection, list], object] | None = None
+    # A user may create these for itself without the `add` permission (API tokens).
+    self_service: bool = False
+    # Permissions of the model beyond view, add, change and delete, by codename's name.
+    more_permissions: tuple[str, ...] = ()
 
     @cached_property
     def lookup_query(self):
         """The object a URL key names, for writes; built once."""
         return select(self.model).where(self.lookup == bindparam("key"))
 
-    def represent_all(self, rows) -> list[dict]:
+    def represent_all(self, connection: Connection, rows) -> list[dict]:
         """Rows of `rows` (the query below) in their API form. Each becomes a named
         tuple first: its fields read several times faster than a result row's."""
         make, represent = self._row_type._make, self.represent
-        return [represent(make(row)) for row in rows]
+        if self.related is None:
+            return [represent(make(row)) for row in rows]
+        rows = [make(row) for row in rows]
+        related = self.related(connection, rows)
+        return [represent(row, related) for row in rows]
 
     @cached_property
     def _row_type(self) -> type:
@@ -113,6 +141,12 @@ class Resource:
         """`view`, `add`, `change` or `delete`, as authentik names the permission."""
         app, model = self.permission_model.split(".")
         return f"{app}.{action}_{model}"
+
+    @property
+    def codenames(self) -> list[str]:
+        """Every permission on the model's objects, as authentik names them."""
+        app = self.permission_model.split(".")[0]
+        return [self.codename(a) for a in ACTIONS] + [f"{app}.{p}" for p in self.more_permissions]
 
 
 def column_key(column, value):
@@ -287,7 +321,10 @@ SOURCES = Resource(
         "slug": PlexSource.slug,
         "user_matching_mode": PlexSource.user_matching_mode,
     },
-    relation_filters={"authentication_flow": Flow, "enrollment_flow": Flow},
+    relation_filters={
+        "authentication_flow": Flow.flow_uuid,
+        "enrollment_flow": Flow.flow_uuid,
+    },
     search=(PlexSource.name, PlexSource.slug),
     # Serializer fields backed by a column; anything else is ignored, as DRF does for
     # fields it cannot order by.
@@ -504,11 +541,331 @@ CONNECTIONS = Resource(
 )
 
 
-RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS)
+# -- users -----------------------------------------------------------------------------
+
+
+def _user_columns(prefix: str = "") -> tuple:
+    """A user's representation columns (with the install id its `uid` derives from),
+    named with `prefix` where they are selected beside another table's."""
+    install_id = select(InstallId.id).limit(1).scalar_subquery()
+    return (
+        *(column.label(prefix + column.key) for column in User.__table__.columns),
+        install_id.label(prefix + "install_id"),
+    )
+
+
+_GROUPS_OF_USERS = (
+    select(user_groups.c.user_id, *Group.__table__.columns)
+    .join(Group, Group.group_uuid == user_groups.c.group_uuid)
+    .where(user_groups.c.user_id.in_(bindparam("users", expanding=True)))
+    .order_by(user_groups.c.user_id, Group.group_uuid)
+)
+
+
+def _groups_of_users(connection: Connection, user_ids) -> dict[int, list[dict]]:
+    """Each user's groups, as PartialGroups in pk order; one query for all of them."""
+    groups: dict[int, list[dict]] = {}
+    user_ids = list(dict.fromkeys(user_ids))
+    if user_ids:
+        for row in connection.execute(_GROUPS_OF_USERS, {"users": user_ids}):
+            groups.setdefault(row.user_id, []).append(partial_group_api(row))
+    return groups
+
+
+INTERNAL_SERVICE_ACCOUNT = "internal_service_account"  # authentik's own; not made here
+
+
+def _represent_user(row, groups: dict) -> dict:
+    return user_api(row, groups.get(row.id, []), [])
+
+
+def _check_user(connection: Connection, row, data: dict) -> dict:
+    """authentik's rules on user types; groups named must exist, roles too (none exist
+    yet, so any named is unknown)."""
+    problems = {}
+    if row is not None and row.type == INTERNAL_SERVICE_ACCOUNT:
+        return {"non_field_errors": ["Can't modify internal service account users"]}
+    if row is None and data.get("type") == INTERNAL_SERVICE_ACCOUNT:
+        problems["type"] = ["Setting a user to internal service account is not allowed."]
+    given = data.get("groups") or []
+    wanted = [uuid.UUID(pk) for pk in given]
+    found = set(connection.scalars(select(Group.group_uuid).where(Group.group_uuid.in_(wanted))))
+    missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
+    if missing is not None:
+        problems["groups"] = [DOES_NOT_EXIST.format(pk=missing)]
+    if data.get("roles"):
+        problems["roles"] = [DOES_NOT_EXIST.format(pk=data["roles"][0])]
+    return problems
+
+
+def _user_columns_of(data: dict) -> dict:
+    """The columns; every write counts as an update, a group list's too (auto_now)."""
+    values = {name: value for name, value in data.items() if name not in ("groups", "roles")}
+    values["last_updated"] = now()
+    if "last_login" in values and values["last_login"] is not None:
+        values["last_login"] = _at(values["last_login"])
+    return values
+
+
+def _write_user_groups(connection: Connection, pk: int, data: dict) -> None:
+    """A group list given replaces the user's memberships."""
+    if "groups" not in data:
+        return
+    connection.execute(delete(user_groups).where(user_groups.c.user_id == pk))
+    rows = [{"user_id": pk, "group_uuid": g} for g in dict.fromkeys(map(uuid.UUID, data["groups"]))]
+    if rows:
+        connection.execute(insert(user_groups), rows)
+
+
+_USER_TOKENS = (
+    select(Token.token_uuid, Token.identifier, Token.expiring, Token.expires)
+    .where(Token.user_id == bindparam("pk"))
+    .order_by(Token.token_uuid)
+)
+_USER_CONNECTIONS = (
+    select(UserPlexSourceConnection.id, UserPlexSourceConnection.source_pk)
+    .where(UserPlexSourceConnection.user_id == bindparam("pk"))
+    .order_by(UserPlexSourceConnection.id)
+)
+
+
+def _user_used_by(connection: Connection, pk: int) -> list[dict]:
+    """Its API tokens and its Plex connections, which go with it."""
+    entries = [
+        used_by_entry("authentik_core", "token", t.token_uuid,
+                      token_label(t.identifier, t.expiring, t.expires), "cascade")
+        for t in connection.execute(_USER_TOKENS, {"pk": pk})
+    ]  # fmt: skip
+    return entries + [
+        used_by_entry("authentik_core", "usersourceconnection", c.id,
+                      UserPlexSourceConnection.label(pk, c.source_pk), "cascade")
+        for c in connection.execute(_USER_CONNECTIONS, {"pk": pk})
+    ]  # fmt: skip
+
+
+def _is_superuser(wanted: bool) -> list:
+    superuser = (
+        select(user_groups.c.user_id)
+        .join(Group, Group.group_uuid == user_groups.c.group_uuid)
+        .where(user_groups.c.user_id == User.id, Group.is_superuser)
+        .exists()
+    )
+    return [superuser if wanted else ~superuser]
+
+
+def _in_groups(column) -> Callable[[list], list]:
+    """Members of any of the groups named by `column`'s values."""
+
+    def clauses(values: list) -> list:
+        members = (
+            select(user_groups.c.user_id)
+            .join(Group, Group.group_uuid == user_groups.c.group_uuid)
+            .where(column.in_(values))
+        )
+        return [User.id.in_(members)]
+
+    return clauses
+
+
+def _attributes_hold(text: str) -> list:
+    """authentik's `attributes` filter: a JSON object, each of whose keys the user's
+    attributes hold with an equal value."""
+    try:
+        wanted = json.loads(text)
+    except ValueError:
+        raise Invalid({"attributes": ["filter: failed to parse JSON"]}) from None
+    if not isinstance(wanted, dict):
+        raise Invalid({"attributes": ["filter: value must be key:value mapping"]})
+    return [
+        json_value_is(User.attributes, literal(key), literal(json.dumps(value)))
+        for key, value in wanted.items()
+    ]
+
+
+def _at(value) -> datetime:
+    """A date and time the spec has checked (app/validation.py) as a datetime."""
+    return value if isinstance(value, datetime) else parse_datetime(str(value))
+
+
+def _dates(name: str, column) -> dict:
+    """Django's exact, __gt and __lt filters on a date column."""
+    return {
+        name: lambda value: [column == _at(value)],
+        f"{name}__gt": lambda value: [column > _at(value)],
+        f"{name}__lt": lambda value: [column < _at(value)],
+    }
+
+
+USERS = Resource(
+    model=User,
+    columns=_user_columns(),
+    represent=_represent_user,
+    related=lambda connection, rows: _groups_of_users(connection, [r.id for r in rows]),
+    permission_model="authentik_core.user",
+    lookup=User.id,
+    not_found="No User matches the given query.",
+    pk=User.id,
+    filters={
+        "email": User.email,
+        "is_active": User.is_active,
+        "name": User.name,
+        "path": User.path,
+        "username": User.username,
+        "uuid": User.uuid,
+    },
+    relation_filters={"groups_by_name": Group.name, "groups_by_pk": Group.group_uuid},
+    filter_clauses={
+        "attributes": _attributes_hold,
+        "type": lambda values: [User.type.in_(values)],
+        "path_startswith": lambda prefix: [User.path.startswith(prefix, autoescape=True)],
+        "is_superuser": _is_superuser,
+        "groups_by_name": _in_groups(Group.name),
+        "groups_by_pk": lambda pks: _in_groups(Group.group_uuid)([uuid.UUID(p) for p in pks]),
+        # No roles exist yet: naming any matches no user.
+        "roles_by_name": lambda names: [false()],
+        "roles_by_pk": lambda pks: [false()],
+        # How the answer is shown, not which users (app/crud.py).
+        "include_groups": lambda value: [],
+        "include_roles": lambda value: [],
+        "last_login__isnull": lambda isnull: [
+            User.last_login.is_(None) if isnull else User.last_login.is_not(None)
+        ],
+        **_dates("date_joined", User.date_joined),
+        **_dates("last_login", User.last_login),
+        **_dates("last_updated", User.last_updated),
+    },
+    search=(User.email, User.name, uuid_text(User.uuid), User.username),
+    ordering={
+        "pk": User.id,
+        "username": User.username,
+        "name": User.name,
+        "is_active": User.is_active,
+        "last_login": User.last_login,
+        "date_joined": User.date_joined,
+        "email": User.email,
+        "path": User.path,
+        "type": User.type,
+        "uuid": User.uuid,
+        "password_change_date": User.password_change_date,
+        "last_updated": User.last_updated,
+    },
+    default_ordering=("username", "date_joined", "last_updated", "last_login"),
+    unique={"username": "This field must be unique."},
+    check_references=_check_user,
+    columns_of=_user_columns_of,
+    write_related=_write_user_groups,
+    used_by=_user_used_by,
+)
+
+
+# -- API tokens ------------------------------------------------------------------------
+
+
+TOKEN_INTENTS = ("api", "app_password")  # those the API makes; authentik has two more
+API_TOKEN_DURATION = timedelta(days=1)
+
+
+def token_label(identifier: str, expiring: bool, expires) -> str:
+    """How authentik names a token (its str())."""
+    return f"{identifier} (expires={expires})" if expiring else identifier
+
+
+def _represent_token(row, groups: dict) -> dict:
+    return token_api(row, _represent_user(_Prefixed(row, "user__"), groups))
+
+
+def _check_token(connection: Connection, row, data: dict) -> dict:
+    """Only API tokens and app passwords are made here; the user must exist; a key set
+    must be no other token's."""
+    problems = {}
+    intent = data.get("intent")
+    if intent is not None and intent not in TOKEN_INTENTS:
+        problems["intent"] = [f"Invalid intent {intent}"]
+    user = data.get("user")
+    if user is not None and row is not None and user != row.user_id:
+        problems["user"] = ["User cannot be changed"]
+    elif user is not None and not exists(connection, User, user):
+        problems["user"] = [DOES_NOT_EXIST.format(pk=user)]
+    if "key" in data:
+        taken = select(Token.token_uuid).where(Token.key_digest == Token.digest(data["key"]))
+        if row is not None:
+            taken = taken.where(Token.token_uuid != row.token_uuid)
+        if connection.scalar(taken) is not None:
+            problems["key"] = ["Token with this key already exists."]
+    return problems
+
+
+def _token_columns_of(data: dict) -> dict:
+    """The columns; an API token expires a day after it is made or its intent set,
+    whatever the body says (authentik's default token duration; it counts only while
+    `expiring`)."""
+    values = {}
+    if data.get("intent") == "api":
+        data = {**data, "expires": now() + API_TOKEN_DURATION}
+    for name, value in data.items():
+        if name == "user":
+            values["user_id"] = value
+        elif name == "key":
+            values["key_digest"] = Token.digest(value)
+        elif name == "expires":
+            values["expires"] = None if value is None else _at(value)
+        else:
+            values[name] = value
+    return values
+
+
+TOKENS = Resource(
+    model=Token,
+    columns=(
+        *(c for c in Token.__table__.columns if c.key != "key_digest"),
+        *_user_columns("user__"),
+    ),
+    represent=_represent_token,
+    related=lambda connection, rows: _groups_of_users(connection, [r.user_id for r in rows]),
+    selected_from=Token.__table__.join(User, User.id == Token.user_id),
+    permission_model="authentik_core.token",
+    lookup=Token.identifier,
+    not_found="No Token matches the given query.",
+    pk=Token.token_uuid,
+    filters={
+        "description": Token.description,
+        "expiring": Token.expiring,
+        "identifier": Token.identifier,
+        "intent": Token.intent,
+        "managed": Token.managed,
+        "user__username": User.username,
+    },
+    filter_clauses={"expires": lambda value: [Token.expires == _at(value)]},
+    search=(Token.identifier, Token.intent, User.username, Token.description),
+    ordering={
+        "pk": Token.token_uuid,
+        "identifier": Token.identifier,
+        "intent": Token.intent,
+        "user": Token.user_id,
+        "description": Token.description,
+        "expires": Token.expires,
+        "expiring": Token.expiring,
+        "managed": Token.managed,
+    },
+    default_ordering=("identifier", "expires"),
+    unique={
+        "identifier": "Token with this identifier already exists.",
+        "managed": "Token with this Managed by authentik already exists.",
+    },
+    owner=Token.user_id,
+    self_service=True,
+    more_permissions=("view_token_key", "set_token_key"),
+    check_references=_check_token,
+    columns_of=_token_columns_of,
+)
+
+
+RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS, USERS, TOKENS)
 
 # What a UsedBy entry's `model_name` is served as, to check that the caller may view it.
 USED_BY_MODELS = {
     "source": SOURCES,
     "propertymapping": PLEX_MAPPINGS,
     "usersourceconnection": CONNECTIONS,
+    "token": TOKENS,
 }

@@ -32,11 +32,11 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.accounts import ACTIONS, AccountsMixin
-from models.errors import UNKNOWN_CHOICE, Invalid, NotFound
+from models.accounts import AccountsMixin
+from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
 from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.logins import LoginsMixin
-from models.resources import Resource, column_key, exists
+from models.resources import Resource, column_key
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -297,8 +297,9 @@ class Store(AccountsMixin, LoginsMixin):
             return connection.scalar(_ANY_OBJECT_GRANT_HELD, arguments) is not None
 
     def ensure_bootstrap_token(self, key: str) -> None:
-        """authentik's AUTHENTIK_BOOTSTRAP_TOKEN: the superuser akadmin exists and `key`
-        is a non-expiring API token for it. Safe to run on every start, by every worker."""
+        """authentik's AUTHENTIK_BOOTSTRAP_TOKEN: the superuser akadmin exists, is active
+        and `key` is a non-expiring API token for it. Safe to run on every start, by every
+        worker."""
         try:
             self._ensure_bootstrap_token(key)
         except IntegrityError:
@@ -315,11 +316,15 @@ class Store(AccountsMixin, LoginsMixin):
             if user is None:
                 user = User(username=BOOTSTRAP_USERNAME, name="authentik Default Admin")
                 session.add(user)
+            user.is_active = True
             if group not in user.groups:
                 user.groups.append(group)
-            token = session.scalar(
-                select(Token).where(Token.identifier == BOOTSTRAP_TOKEN_IDENTIFIER)
-            )
+            # The key finds it first: its identifier may have been changed through the API.
+            token = session.scalar(select(Token).where(Token.key_digest == Token.digest(key)))
+            if token is None:
+                token = session.scalar(
+                    select(Token).where(Token.identifier == BOOTSTRAP_TOKEN_IDENTIFIER)
+                )
             if token is None:
                 token = Token(identifier=BOOTSTRAP_TOKEN_IDENTIFIER, user=user)
                 session.add(token)
@@ -350,6 +355,11 @@ class Store(AccountsMixin, LoginsMixin):
             unknown = {}
             filters = {name: value for name, value in filters.items() if value not in (None, "")}
             for name, value in filters.items():
+                related = resource.relation_filters.get(name)
+                if related is not None:
+                    missing = _first_unknown(connection, related, value)
+                    if missing is not None:
+                        unknown[name] = [missing]
                 if name in resource.filter_clauses:
                     terms += resource.filter_clauses[name](value)
                     continue
@@ -358,9 +368,6 @@ class Store(AccountsMixin, LoginsMixin):
                 if value is None:  # nothing can match (say, an id past the column's range)
                     terms.append(false())
                     continue
-                related = resource.relation_filters.get(name)
-                if related is not None and not exists(connection, related, value):
-                    unknown[name] = [UNKNOWN_CHOICE]
                 terms.append(column == value)
             if unknown:
                 raise Invalid(unknown)
@@ -375,7 +382,7 @@ class Store(AccountsMixin, LoginsMixin):
             count = connection.scalar(counted, values)
             offset, limit = window(count)
             rows = connection.execute(page, {**values, "offset": offset, "limit": limit})
-            return count, resource.represent_all(rows)
+            return count, resource.represent_all(connection, rows)
 
     def _usual_page_statements(self, resource: Resource, restricted: bool, order: tuple):
         """_page_statements without filters or search terms, kept: SQLAlchemy then skips
@@ -445,14 +452,21 @@ class Store(AccountsMixin, LoginsMixin):
         query = resource.represented_by_key if represent else resource.found_by_key
         with self._reading() as connection:
             row = connection.execute(query, {"key": key}).one_or_none()
+            if row is not None and represent:
+                owner = getattr(row, resource.owner.key) if resource.owner is not None else None
+                (found,) = resource.represent_all(connection, [row])
+                return StoredObject(str(getattr(row, resource.pk.key)), owner, found)
         if row is None:
             return None
-        if represent:
-            owner = getattr(row, resource.owner.key) if resource.owner is not None else None
-            (found,) = resource.represent_all([row])
-            return StoredObject(str(getattr(row, resource.pk.key)), owner, found)
         pk, owner = row
         return StoredObject(str(pk), owner if resource.owner is not None else None, None)
+
+    def representation(self, resource: Resource, key: str) -> dict:
+        """The API form of the object the key names; NotFound when there is none."""
+        found = self.find(resource, key, represent=True)
+        if found is None:
+            raise NotFound(resource.not_found)
+        return found.representation
 
     def create(self, resource: Resource, data: dict) -> dict:
         return self._save(resource, None, data)
@@ -479,7 +493,7 @@ class Store(AccountsMixin, LoginsMixin):
                 resource.write_related(connection, pk, data)
                 # Read back as lists and lookups read it: one representation.
                 return resource.represent_all(
-                    connection.execute(resource.rows.where(resource.pk == pk))
+                    connection, connection.execute(resource.rows.where(resource.pk == pk))
                 )[0]
         except IntegrityError:
             # A concurrent write got in between our checks and our commit (PostgreSQL):
@@ -498,7 +512,7 @@ class Store(AccountsMixin, LoginsMixin):
             connection.execute(
                 delete(PermissionGrant).where(
                     PermissionGrant.object_pk == str(pk),
-                    PermissionGrant.codename.in_([resource.codename(a) for a in ACTIONS]),
+                    PermissionGrant.codename.in_(resource.codenames),
                 )
             )
             connection.execute(delete(resource.model.__table__).where(resource.pk == pk))
@@ -566,6 +580,16 @@ def _stored(connection: Connection, resource: Resource, key: str, query=None):
     if row is None:
         raise NotFound(resource.not_found)
     return row
+
+
+def _first_unknown(connection: Connection, column, value) -> str | None:
+    """django-filter's message for the first value (of a list, or the one value) that
+    names no object by `column`; None when each names one."""
+    for one in value if isinstance(value, list) else [value]:
+        key = column_key(column, one)
+        if key is None or connection.scalar(select(column).where(column == key)) is None:
+            return UNKNOWN_CHOICES.format(value=one) if isinstance(value, list) else UNKNOWN_CHOICE
+    return None
 
 
 def _check(connection: Connection, resource: Resource, stored, data: dict) -> None:

@@ -3,6 +3,7 @@ a bootstrap token and plex.tv played on loopback; the schemathesis CLI against i
 every phase and check, a fixed seed and a bounded budget; a JUnit report in
 build/contract/. Exits with schemathesis's status."""
 
+import os
 import secrets
 import subprocess
 import sys
@@ -15,21 +16,22 @@ from tests.server import running_server
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "build" / "contract"
 BASELINE = ROOT / "tests" / "schemathesis-baseline.json"
+CONFIG = ROOT / "tests" / "schemathesis.toml"
 
 
 def schemathesis_command(
-    server: str, report_dir: Path, *options: str, token: str | None, before_run=()
+    server: str, report_dir: Path, *options: str, config: Path = CONFIG
 ) -> list[str]:
     """The schemathesis CLI against `server` with every check, the committed baseline, a
-    fixed seed and JUnit and NDJSON reports. `token` authenticates as that key; None
-    leaves credentials to `before_run` (CLI options placed before `run`)."""
-    credentials = () if token is None else ("--header", f"Authorization: Bearer {token}")
+    fixed seed and JUnit and NDJSON reports, and the settings of `config` (ours, or a
+    copy with more). Credentials come from `config` or from the hooks of
+    `superuser_environment`."""
     return [
         str(Path(sys.executable).parent / "st"),
-        *before_run,
+        "--config-file",
+        str(config),
         "run",
         f"{server}/api/v3/openapi.json",
-        *credentials,
         "--checks",
         "all",
         "--seed",
@@ -47,6 +49,17 @@ def schemathesis_command(
     ]
 
 
+def superuser_environment(database_url: str, token: str) -> dict[str, str]:
+    """The environment of a schemathesis run as the bootstrap superuser: its key, kept
+    working through the run by tests/schemathesis_hooks.py."""
+    return {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+        "FUZZ_DATABASE_URL": database_url,
+        "FUZZ_BOOTSTRAP_TOKEN": token,
+    }
+
+
 def main() -> int:
     token = secrets.token_urlsafe(32)
     plex = FakePlex()
@@ -57,7 +70,9 @@ def main() -> int:
                 phases = ("--phases", "examples,coverage,fuzzing,stateful")
                 budget = ("--max-examples", "50")
                 return subprocess.call(
-                    schemathesis_command(base, REPORTS, *phases, *budget, token=token)
+                    schemathesis_command(base, REPORTS, *phases, *budget),
+                    env=superuser_environment(database, token),
+                    cwd=ROOT,
                 )
     finally:
         plex.close()

@@ -12,12 +12,17 @@ from authentik_client import (
     ApiClient,
     ApiException,
     Configuration,
+    CoreApi,
     FlowDesignationEnum,
     FlowRequest,
     FlowsApi,
     PatchedPlexSourceRequest,
+    PatchedUserRequest,
     PlexSourceRequest,
     SourcesApi,
+    TokenRequest,
+    TokenSetKeyRequest,
+    UserRequest,
 )
 
 from tests.helpers import TOKEN, spec_operations
@@ -86,6 +91,49 @@ def test_authentiks_own_client_works_unchanged(server):
         assert gone.value.status == 404
 
 
+@pytest.mark.parametrize("flavour", ["async"])
+def test_authentiks_own_client_manages_users_and_tokens(server):
+    """authentik's SDK, unchanged: an administrator makes a user, mints it a token with a
+    chosen key, the user sees itself with that key and makes a token of its own; once
+    the user is deleted, its keys stop working."""
+    admin = Configuration(host=f"{server}/api/v3", access_token=TOKEN)
+    with ApiClient(admin) as client:
+        core = CoreApi(client)
+        user = core.core_users_create(
+            UserRequest(username="jordan", name="Jordan", email="jordan@example.com")
+        )
+        assert (user.username, user.is_superuser, user.groups_obj) == ("jordan", False, [])
+        token = core.core_tokens_create(
+            TokenRequest(identifier="jordan-sync", user=user.pk, expiring=False)
+        )
+        assert token.user_obj.username == "jordan"
+        core.core_tokens_set_key_create(
+            "jordan-sync", TokenSetKeyRequest(key="jordan-chose-this-key-0123")
+        )
+        with pytest.raises(ApiException) as no_key:
+            core.core_tokens_view_key_retrieve("jordan-sync")
+        assert no_key.value.status == 400
+        renamed = core.core_users_partial_update(user.pk, PatchedUserRequest(name="Jordan M."))
+        assert renamed.name == "Jordan M."
+        assert [u.username for u in core.core_users_list(search="jordan").results] == ["jordan"]
+
+    as_jordan = Configuration(host=f"{server}/api/v3", access_token="jordan-chose-this-key-0123")
+    with ApiClient(as_jordan) as client:
+        core = CoreApi(client)
+        me = core.core_users_me_retrieve()
+        assert (me.user.pk, me.user.username, me.original) == (user.pk, "jordan", None)
+        own = core.core_tokens_create(TokenRequest(identifier="jordan-laptop"))
+        assert own.user == user.pk
+        listed = core.core_tokens_list()
+        assert [t.identifier for t in listed.results] == ["jordan-laptop", "jordan-sync"]
+
+    with ApiClient(admin) as client:
+        CoreApi(client).core_users_destroy(user.pk)
+    with ApiClient(as_jordan) as client, pytest.raises(ApiException) as refused:
+        CoreApi(client).core_users_me_retrieve()
+    assert refused.value.status == 403
+
+
 @pytest.fixture(scope="module")
 def generated_client(tmp_path_factory):
     """The Python client `make sdk` generates from our own YAML, importable."""
@@ -119,8 +167,8 @@ def test_the_generated_models_have_clean_names(generated_client):
     enums = sorted(name for name in names if name.endswith(("Enum", "Mode")))
     assert enums == [
         "AuthenticationEnum", "DeniedActionEnum", "FlowDesignationEnum", "FlowLayoutEnum",
-        "GroupMatchingModeEnum", "PolicyEngineMode", "UsedByActionEnum",
-        "UserMatchingModeEnum",
+        "GroupMatchingModeEnum", "IntentEnum", "PolicyEngineMode", "UsedByActionEnum",
+        "UserMatchingModeEnum", "UserTypeEnum",
     ]  # fmt: skip
     assert "ThemedUrls" in names
 

@@ -471,8 +471,10 @@ def test_backup_while_the_server_writes(store, tmp_path):
     try:
         writer.execute("BEGIN IMMEDIATE")
         writer.execute(
-            'INSERT INTO "user" (username, name, email, is_active, path) '
-            "VALUES ('half', '', '', 1, 'users')"
+            'INSERT INTO "user" (username, name, email, is_active, path, uuid, type, '
+            "attributes, date_joined, last_updated, password_change_date) "
+            "VALUES ('half', '', '', 1, 'users', 'a1b2c3', 'internal', '{}', "
+            "'2026-12-01', '2026-12-01', '2026-12-01')"
         )
         assert says(store, "backup", str(copy)) == f"copied the database to {copy}"
         writer.execute("ROLLBACK")

@@ -44,7 +44,8 @@ def test_filters_that_name_objects_say_so_in_the_spec(operation_id):
     referring = {name for name, p in query.items() if "x-references" in p["schema"]}
     assert referring == set(resource.relation_filters)
     for name in referring:
-        assert query[name]["schema"]["x-references"] == resource.relation_filters[name].__name__
+        model = resource.relation_filters[name].class_
+        assert query[name]["schema"]["x-references"] == model.__name__
 
 
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))

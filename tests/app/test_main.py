@@ -32,6 +32,20 @@ OPERATION_IDS = (
         f"sources_user_connections_plex_{action}"
         for action in ("list", "retrieve", "update", "partial_update", "destroy", "used_by_list")
     }
+    | {
+        f"{prefix}_{action}"
+        for prefix in ("core_users", "core_tokens")
+        for action in (
+            "list",
+            "create",
+            "retrieve",
+            "update",
+            "partial_update",
+            "destroy",
+            "used_by_list",
+        )
+    }
+    | {"core_users_me_retrieve", "core_tokens_set_key_create", "core_tokens_view_key_retrieve"}
 )
 
 
@@ -64,6 +78,15 @@ def test_spec_is_served(anon):
         "/sources/user_connections/plex/",
         "/sources/user_connections/plex/{id}/",
         "/sources/user_connections/plex/{id}/used_by/",
+        "/core/users/",
+        "/core/users/{id}/",
+        "/core/users/{id}/used_by/",
+        "/core/users/me/",
+        "/core/tokens/",
+        "/core/tokens/{identifier}/",
+        "/core/tokens/{identifier}/used_by/",
+        "/core/tokens/{identifier}/set_key/",
+        "/core/tokens/{identifier}/view_key/",
     }
 
 
@@ -120,7 +143,8 @@ def test_every_operation_has_a_handler_and_every_handler_an_operation():
     defined = {
         name
         for module in (handlers.flows_instances, handlers.propertymappings_source_plex,
-                       handlers.sources_plex, handlers.sources_user_connections_plex)
+                       handlers.sources_plex, handlers.sources_user_connections_plex,
+                       handlers.core_users, handlers.core_tokens)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         # A module's handlers are named after it (the operationId prefix).
         if name.startswith(module.__name__.removeprefix("handlers.") + "_")

@@ -166,6 +166,19 @@ def test_empty_body_is_an_empty_object(api):
     }
 
 
+def test_a_body_of_whitespace_is_not_json(api):
+    """Found by schemathesis: a PATCH whose body was a newline changed nothing and
+    answered 200; DRF's JSON parser refuses it."""
+    make_source(api)
+    response = api.patch(
+        "/sources/plex/plex/", content=b"\n", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - Expecting value: line 2 column 1 (char 1)"
+    }
+
+
 def test_lone_surrogate_is_rejected_not_stored(api, store):
     raw = b'{"name": "a\\ud886b", "slug": "s", "plex_token": "t"}'
     response = api.post("/sources/plex/", content=raw, headers={"Content-Type": "application/json"})

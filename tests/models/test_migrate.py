@@ -43,3 +43,42 @@ def test_flows_from_the_first_schema_get_authentiks_defaults(tmp_path):
         "denied_action": "message_continue",
         "authentication": "none",
     }
+
+
+def test_users_from_before_0006_get_the_fields_the_api_serves(fresh_database_url):
+    """Existing users get a uuid each, dates and empty attributes; the install id is made
+    once; tokens and groups are kept; 0006 goes down and up again."""
+    url = fresh_database_url
+    config = migrate.alembic_config(url)
+    command.upgrade(config, "0005")
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        for name in ("alice", "bob"):
+            connection.execute(
+                text(
+                    'INSERT INTO "user" (username, name, email, is_active, path) '
+                    "VALUES (:name, '', '', true, 'users')"
+                ),
+                {"name": name},
+            )
+    try:
+        migrate.upgrade(url)
+        with engine.connect() as connection:
+            users = connection.execute(
+                text('SELECT username, uuid, type, attributes, date_joined FROM "user"')
+            ).all()
+            install_ids = connection.execute(text("SELECT id FROM install_id")).all()
+        assert sorted(u.username for u in users) == ["alice", "bob"]
+        assert len({u.uuid for u in users}) == 2
+        assert all(u.type == "internal" and u.date_joined is not None for u in users)
+        assert all(u.attributes in ({}, "{}") for u in users)
+        assert len(install_ids) == 1
+
+        command.downgrade(config, "0005")
+        with engine.connect() as connection:
+            names = connection.execute(text('SELECT username FROM "user" ORDER BY 1')).scalars()
+            assert list(names) == ["alice", "bob"]
+        migrate.upgrade(url)
+        migrate.check(url)
+    finally:
+        engine.dispose()
