@@ -8,6 +8,7 @@ from app import errors
 from models.resources import (
     CONNECTIONS,
     FLOWS,
+    GROUPS,
     PLEX_MAPPINGS,
     SOURCES,
     TOKENS,
@@ -25,6 +26,7 @@ OPERATION_RESOURCES = {
     "sources_user_connections_plex": CONNECTIONS,
     "core_users": USERS,
     "core_tokens": TOKENS,
+    "core_groups": GROUPS,
 }
 # What an operation on one object needs beyond seeing it (`view`, global or on it): an
 # action of the resource's model, or a whole codename.
@@ -35,6 +37,8 @@ OBJECT_ACTIONS = {
     "destroy": "delete",
     "set_key_create": "authentik_core.set_token_key",
     "view_key_retrieve": "authentik_core.view_token_key",
+    "add_user_create": "authentik_core.add_user_to_group",
+    "remove_user_create": "authentik_core.remove_user_from_group",
 }
 # Actions whose permission an owner needs as much as anyone (authentik grants it to nobody
 # by owning: a token's key is set by those trusted to).
@@ -98,6 +102,28 @@ def may_give_away(identity: Identity, resource: Resource) -> bool:
     """Whether the caller may make objects of a `self_service` resource for other users
     (the global `add` permission); without it, what it makes is its own."""
     return identity.has_perm(resource.codename("add"))
+
+
+def check_may_view(store: Store, identity: Identity, resource: Resource, key: str) -> str:
+    """The primary key of the object the key names, if the caller may view it; the
+    resource's 404 otherwise, as for an object that does not exist."""
+    found = store.find(resource, key)
+    if found is not None:
+        identity = store.with_grants_on(identity, [found.pk])
+        if identity.has_perm(resource.codename("view"), found.pk):
+            return found.pk
+    raise errors.detail(404, resource.not_found)
+
+
+def check_superuser_flag(identity: Identity, wanted: bool | None, current: bool, pk=None):
+    """Making a group's members superusers, or no longer, needs its own permission
+    (global, or on the group `pk`), as in authentik; a 400 on the field without it."""
+    if wanted is None or wanted == current:
+        return
+    action = "enable" if wanted else "disable"
+    if not identity.has_perm(f"authentik_core.{action}_group_superuser", pk):
+        message = f"User does not have permission to set superuser status to {wanted}."
+        raise errors.invalid({"is_superuser": [message]})
 
 
 def check_may_list(store: Store, identity: Identity, resource: Resource) -> None:

@@ -1,5 +1,6 @@
 """One function per operationId; Connexion resolves `<operationId>` onto this package."""
 
+from handlers.core_groups import *  # noqa: F403
 from handlers.core_tokens import *  # noqa: F403
 from handlers.core_users import *  # noqa: F403
 from handlers.flows_instances import *  # noqa: F403

@@ -10,12 +10,22 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, inspect, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, func, insert, inspect, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from models.identity import Group, PermissionGrant, Token, User
+from models.errors import Invalid, NotFound
+from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.plex import UserPlexSourceConnection
-from models.resources import RESOURCES, Resource, column_key
+from models.resources import (
+    GROUPS,
+    RESOURCES,
+    TOKENS,
+    USERS,
+    Resource,
+    column_key,
+    stored_row,
+)
 
 CODENAMES = {codename: resource for resource in RESOURCES for codename in resource.codenames}
 
@@ -44,54 +54,70 @@ def _group(session: Session, name: str) -> Group:
     return group
 
 
-def _user_dict(user: User) -> dict:
+def _user_dict(user: dict) -> dict:
+    """What the admin command shows of a user, from its API representation."""
     return {
-        "username": user.username,
-        "name": user.name,
-        "email": user.email,
-        "active": user.is_active,
-        "superuser": user.is_superuser,
-        "groups": sorted(group.name for group in user.groups),
+        "username": user["username"],
+        "name": user["name"],
+        "email": user["email"],
+        "active": user["is_active"],
+        "superuser": user["is_superuser"],
+        "groups": sorted(group["name"] for group in user["groups_obj"]),
     }
 
 
-def _group_dict(group: Group) -> dict:
+def _in_words(refused: Invalid) -> str:
+    """The store's refusal, field by field, for the operator."""
+    return "; ".join(
+        f"{field}: {' '.join(messages)}" for field, messages in refused.problems.items()
+    )
+
+
+def _group_dict(group: dict) -> dict:
+    """What the admin command shows of a group, from its API representation."""
     return {
-        "name": group.name,
-        "superuser": group.is_superuser,
-        "members": sorted(user.username for user in group.users),
+        "name": group["name"],
+        "superuser": group["is_superuser"],
+        "members": sorted(user["username"] for user in group["users_obj"]),
     }
 
 
 class AccountsMixin:
+    # Users and tokens are made, changed and deleted by the store's operations that the
+    # API runs too (create, update, delete): one set of rules and side effects.
+
     def create_user(self, username: str, *, name: str = "", email: str = "") -> dict:
         """The new user, as list_users shows it."""
-        with self._write() as session:
-            if session.scalar(select(User.id).where(User.username == username)) is not None:
-                raise AccountError(f"user {username!r} exists already")
-            user = User(username=username, name=name, email=email, is_active=True, groups=[])
-            session.add(user)
-            return _user_dict(user)
+        try:
+            created = self.create(USERS, {"username": username, "name": name, "email": email})
+        except Invalid as refused:
+            if "username" in refused.problems:
+                raise AccountError(f"user {username!r} exists already") from None
+            raise AccountError(_in_words(refused)) from None
+        return _user_dict(created)
 
     def set_user_active(self, username: str, active: bool) -> None:
-        with self._write() as session:
-            _user(session, username).is_active = active
+        self.update(USERS, str(self._user_pk(username)), {"is_active": active})
 
     def delete_user(self, username: str) -> dict:
         """Delete the user; its tokens, grants, group memberships, Plex connections and
         pending logins go with it (the foreign keys cascade). What went, counted."""
-        with self._write() as session:
-            user = _user(session, username)
-            gone = {"username": username}
+        pk = self._user_pk(username)
+        gone = {"username": username}
+        with self._read() as session:
             for name, model in (
                 ("tokens", Token),
                 ("grants", PermissionGrant),
                 ("connections", UserPlexSourceConnection),
             ):
-                query = select(func.count()).select_from(model).where(model.user_id == user.id)
+                query = select(func.count()).select_from(model).where(model.user_id == pk)
                 gone[name] = session.scalar(query)
-            session.execute(delete(User).where(User.id == user.id))
-            return gone
+        self.delete(USERS, str(pk))
+        return gone
+
+    def _user_pk(self, username: str) -> int:
+        with self._read() as session:
+            return _user(session, username).id
 
     def has_users(self) -> bool:
         """Whether any user exists."""
@@ -99,61 +125,80 @@ class AccountsMixin:
             return session.scalar(select(User.id).limit(1)) is not None
 
     def list_users(self) -> list[dict]:
-        with self._read() as session:
-            query = select(User).order_by(User.username).options(selectinload(User.groups))
-            users = session.scalars(query)
-            return [_user_dict(user) for user in users]
+        with self._reading() as connection:
+            rows = connection.execute(USERS.rows.order_by(User.username))
+            return [_user_dict(user) for user in USERS.represent_all(connection, rows)]
 
     def create_group(self, name: str, *, is_superuser: bool = False) -> dict:
         """The new group, as list_groups shows it."""
-        with self._write() as session:
-            if session.scalar(select(Group.group_uuid).where(Group.name == name)) is not None:
-                raise AccountError(f"group {name!r} exists already")
-            group = Group(name=name, is_superuser=is_superuser, users=[])
-            session.add(group)
-            return _group_dict(group)
+        try:
+            created = self.create(GROUPS, {"name": name, "is_superuser": is_superuser})
+        except Invalid as refused:
+            if "name" in refused.problems:
+                raise AccountError(f"group {name!r} exists already") from None
+            raise AccountError(_in_words(refused)) from None
+        return _group_dict(created)
 
     def list_groups(self) -> list[dict]:
         """Every group by name: whether its members are superusers, and who they are."""
-        with self._read() as session:
-            query = select(Group).order_by(Group.name).options(selectinload(Group.users))
-            groups = session.scalars(query)
-            return [_group_dict(group) for group in groups]
+        with self._reading() as connection:
+            rows = connection.execute(GROUPS.rows.order_by(Group.name))
+            return [_group_dict(group) for group in GROUPS.represent_all(connection, rows)]
 
     def add_to_group(self, username: str, group_name: str) -> bool:
         """Whether the user was added (False: it was a member already)."""
-        with self._write() as session:
+        with self._read() as session:
             user, group = _user(session, username), _group(session, group_name)
-            if group in user.groups:
-                return False
-            user.groups.append(group)
-            return True
+            user_pk, group_pk = user.id, group.group_uuid
+        return self.add_member(str(group_pk), user_pk)
 
     def remove_from_group(self, username: str, group_name: str) -> None:
-        with self._write() as session:
+        with self._read() as session:
             user, group = _user(session, username), _group(session, group_name)
-            if group not in user.groups:
-                raise AccountError(f"user {username!r} is not in group {group_name!r}")
-            user.groups.remove(group)
+            user_pk, group_pk = user.id, group.group_uuid
+        if not self.remove_member(str(group_pk), user_pk):
+            raise AccountError(f"user {username!r} is not in group {group_name!r}")
+
+    def add_member(self, group_key: str, user_pk: int) -> bool:
+        """Put the user in the group named by its URL key; whether it was not in it.
+        The user must exist."""
+        try:
+            with self._writing() as connection:
+                group = stored_row(connection, GROUPS, group_key, GROUPS.found_by_key)[0]
+                member = (user_groups.c.user_id == user_pk) & (user_groups.c.group_uuid == group)
+                if connection.scalar(select(user_groups.c.user_id).where(member)) is not None:
+                    return False
+                connection.execute(insert(user_groups).values(user_id=user_pk, group_uuid=group))
+                return True
+        except IntegrityError:  # another request added it between our look and our write
+            return False
+
+    def remove_member(self, group_key: str, user_pk: int) -> bool:
+        """Take the user out of the group named by its URL key; whether it was in it."""
+        with self._writing() as connection:
+            group = stored_row(connection, GROUPS, group_key, GROUPS.found_by_key)[0]
+            member = (user_groups.c.user_id == user_pk) & (user_groups.c.group_uuid == group)
+            return connection.execute(delete(user_groups).where(member)).rowcount > 0
 
     def create_token(
         self, identifier: str, username: str, *, expires: datetime | None = None
     ) -> str:
-        """A new API token for the user; the key is returned here and never again."""
+        """A new API token for the user; the key is returned here and never again. It
+        expires only if `expires` is given."""
         key = generate_key()
-        with self._write() as session:
-            if session.scalar(select(Token.token_uuid).where(Token.identifier == identifier)):
-                raise AccountError(f"token {identifier!r} exists already")
-            session.add(
-                Token(
-                    identifier=identifier,
-                    key_digest=Token.digest(key),
-                    intent="api",
-                    user=_user(session, username),
-                    expiring=expires is not None,
-                    expires=expires,
-                )
-            )
+        token = {
+            "identifier": identifier,
+            "user": self._user_pk(username),
+            "expiring": expires is not None,
+            "expires": expires,
+            "key": key,
+        }
+        try:
+            self.create(TOKENS, token)
+        except Invalid as refused:
+            if "identifier" in refused.problems:
+                raise AccountError(f"token {identifier!r} exists already") from None
+            raise AccountError(_in_words(refused)) from None
         return key
 
     def list_tokens(self, *, user: str | None = None) -> list[dict]:
@@ -177,11 +222,10 @@ class AccountsMixin:
             ]
 
     def revoke_token(self, identifier: str) -> None:
-        with self._write() as session:
-            token = session.scalar(select(Token).where(Token.identifier == identifier))
-            if token is None:
-                raise AccountError(f"no token {identifier!r}")
-            session.delete(token)
+        try:
+            self.delete(TOKENS, identifier)
+        except NotFound:
+            raise AccountError(f"no token {identifier!r}") from None
 
     def _holder(self, session: Session, user: str | None, group: str | None) -> dict:
         if (user is None) == (group is None):

@@ -224,3 +224,40 @@ def user_self_api(user: dict) -> dict:
         "type": user["type"],
         "system_permissions": [],
     }
+
+
+def partial_user_api(user) -> dict:
+    """A PartialUser: a user without its relations, of a User or a row of its table
+    with `install_id`."""
+    return {
+        "pk": user.id,
+        "username": user.username,
+        "name": user.name,
+        "is_active": user.is_active,
+        "last_login": _datetime_or_none(user.last_login),
+        "email": user.email,
+        "attributes": user.attributes,
+        "uid": user_uid(user.install_id, user.id),
+    }
+
+
+def group_api(group, members: list[dict]) -> dict:
+    """The Group representation, in authentik's field order, of a Group or a row of its
+    table, given its members as PartialUser dicts. This server keeps no hierarchy of
+    groups and no roles yet: those lists are empty (docs/behaviour.md §10)."""
+    return {
+        "pk": str(group.group_uuid),
+        "num_pk": group_num_pk(group.group_uuid),
+        "name": group.name,
+        "is_superuser": group.is_superuser,
+        "parents": [],
+        "parents_obj": [],
+        "users": [member["pk"] for member in members],
+        "users_obj": members,
+        "attributes": group.attributes,
+        "roles": [],
+        "roles_obj": [],
+        "inherited_roles_obj": [],
+        "children": [],
+        "children_obj": [],
+    }

@@ -34,7 +34,9 @@ from models.identity import (
     InstallId,
     Token,
     User,
+    group_api,
     partial_group_api,
+    partial_user_api,
     token_api,
     user_api,
     user_groups,
@@ -178,6 +180,17 @@ def get_or_404(session: Session, resource: Resource, key: str):
     if obj is None:
         raise NotFound(resource.not_found)
     return obj
+
+
+def stored_row(connection: Connection, resource: Resource, key: str, query=None):
+    """The stored row of the object a URL names (`query`'s columns; by default its
+    representation's); NotFound when there is none."""
+    key = column_key(resource.lookup, key)
+    query = resource.represented_by_key if query is None else query
+    row = None if key is None else connection.execute(query, {"key": key}).one_or_none()
+    if row is None:
+        raise NotFound(resource.not_found)
+    return row
 
 
 def used_by_entry(app: str, model_name: str, pk, name: str, action: str) -> dict:
@@ -667,9 +680,13 @@ def _in_groups(column) -> Callable[[list], list]:
     return clauses
 
 
-def _attributes_hold(text: str) -> list:
-    """authentik's `attributes` filter: a JSON object, each of whose keys the user's
-    attributes hold with an equal value."""
+def _attributes_hold(column) -> Callable[[str], list]:
+    """authentik's `attributes` filter on `column`: a JSON object, each of whose keys
+    the object's attributes hold with an equal value."""
+    return lambda text: _holding(column, text)
+
+
+def _holding(column, text: str) -> list:
     try:
         wanted = json.loads(text)
     except ValueError:
@@ -677,7 +694,7 @@ def _attributes_hold(text: str) -> list:
     if not isinstance(wanted, dict):
         raise Invalid({"attributes": ["filter: value must be key:value mapping"]})
     return [
-        json_value_is(User.attributes, literal(key), literal(json.dumps(value)))
+        json_value_is(column, literal(key), literal(json.dumps(value)))
         for key, value in wanted.items()
     ]
 
@@ -715,7 +732,7 @@ USERS = Resource(
     },
     relation_filters={"groups_by_name": Group.name, "groups_by_pk": Group.group_uuid},
     filter_clauses={
-        "attributes": _attributes_hold,
+        "attributes": _attributes_hold(User.attributes),
         "type": lambda values: [User.type.in_(values)],
         "path_startswith": lambda prefix: [User.path.startswith(prefix, autoescape=True)],
         "is_superuser": _is_superuser,
@@ -860,7 +877,127 @@ TOKENS = Resource(
 )
 
 
-RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS, USERS, TOKENS)
+# -- groups ----------------------------------------------------------------------------
+
+_MEMBERS_OF_GROUPS = (
+    select(user_groups.c.group_uuid, *_user_columns())
+    .join(User, User.id == user_groups.c.user_id)
+    .where(user_groups.c.group_uuid.in_(bindparam("groups", expanding=True)))
+    .order_by(user_groups.c.group_uuid, User.id)
+)
+
+
+def _members_of_groups(connection: Connection, rows) -> dict:
+    """Each group's members, as PartialUsers in pk order; one query for all of them."""
+    members: dict = {}
+    groups = [row.group_uuid for row in rows]
+    if groups:
+        for row in connection.execute(_MEMBERS_OF_GROUPS, {"groups": groups}):
+            members.setdefault(row.group_uuid, []).append(partial_user_api(row))
+    return members
+
+
+NO_HIERARCHY = "Group hierarchies are not supported by this server: parents must be empty."
+
+
+def _check_group(connection: Connection, _row, data: dict) -> dict:
+    """Members named must be users; no parents or roles can be named here."""
+    problems = {}
+    if data.get("parents"):
+        problems["parents"] = [NO_HIERARCHY]
+    given = data.get("users") or []
+    found = set(connection.scalars(select(User.id).where(User.id.in_(given)))) if given else set()
+    missing = next((pk for pk in given if pk not in found), None)
+    if missing is not None:
+        problems["users"] = [DOES_NOT_EXIST.format(pk=missing)]
+    if data.get("roles"):
+        problems["roles"] = [DOES_NOT_EXIST.format(pk=data["roles"][0])]
+    return problems
+
+
+def _group_columns_of(data: dict) -> dict:
+    return {name: v for name, v in data.items() if name not in ("users", "roles", "parents")}
+
+
+def _write_group_members(connection: Connection, pk: uuid.UUID, data: dict) -> None:
+    """A member list given replaces the group's members."""
+    if "users" not in data:
+        return
+    connection.execute(delete(user_groups).where(user_groups.c.group_uuid == pk))
+    rows = [{"user_id": user, "group_uuid": pk} for user in dict.fromkeys(data["users"])]
+    if rows:
+        connection.execute(insert(user_groups), rows)
+
+
+_GROUP_MEMBERS = (
+    select(User.id, User.username)
+    .join(user_groups, user_groups.c.user_id == User.id)
+    .where(user_groups.c.group_uuid == bindparam("pk"))
+    .order_by(User.id)
+)
+
+
+def _group_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
+    """Its members: deleting the group takes them out of it (a many-to-many)."""
+    return [
+        used_by_entry("authentik_core", "user", user.id, user.username, "cascade_many")
+        for user in connection.execute(_GROUP_MEMBERS, {"pk": pk})
+    ]
+
+
+def _members(column) -> Callable[[list], list]:
+    """Groups with a member among the users named by `column`'s values."""
+
+    def clauses(values: list) -> list:
+        groups = (
+            select(user_groups.c.group_uuid)
+            .join(User, User.id == user_groups.c.user_id)
+            .where(column.in_(values))
+        )
+        return [Group.group_uuid.in_(groups)]
+
+    return clauses
+
+
+GROUPS = Resource(
+    model=Group,
+    columns=tuple(Group.__table__.columns),
+    represent=lambda row, members: group_api(row, members.get(row.group_uuid, [])),
+    related=_members_of_groups,
+    permission_model="authentik_core.group",
+    lookup=Group.group_uuid,
+    not_found="No Group matches the given query.",
+    pk=Group.group_uuid,
+    filters={"name": Group.name, "is_superuser": Group.is_superuser},
+    relation_filters={"members_by_pk": User.id, "members_by_username": User.username},
+    filter_clauses={
+        "attributes": _attributes_hold(Group.attributes),
+        "members_by_pk": _members(User.id),
+        "members_by_username": _members(User.username),
+        # How the answer is shown, not which groups (handlers/core_groups.py).
+        **{
+            f"include_{name}": lambda value: []
+            for name in ("users", "children", "parents", "inherited_roles")
+        },
+    },  # fmt: skip
+    search=(Group.name,),
+    ordering={"pk": Group.group_uuid, "name": Group.name, "is_superuser": Group.is_superuser},
+    default_ordering=("name",),
+    unique={"name": "Group with this name already exists."},
+    check_references=_check_group,
+    columns_of=_group_columns_of,
+    write_related=_write_group_members,
+    used_by=_group_used_by,
+    more_permissions=(
+        "add_user_to_group",
+        "remove_user_from_group",
+        "enable_group_superuser",
+        "disable_group_superuser",
+    ),
+)
+
+
+RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS, USERS, TOKENS, GROUPS)
 
 # What a UsedBy entry's `model_name` is served as, to check that the caller may view it.
 USED_BY_MODELS = {
@@ -868,4 +1005,5 @@ USED_BY_MODELS = {
     "propertymapping": PLEX_MAPPINGS,
     "usersourceconnection": CONNECTIONS,
     "token": TOKENS,
+    "user": USERS,
 }

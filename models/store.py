@@ -36,7 +36,7 @@ from models.accounts import AccountsMixin
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
 from models.identity import Group, PermissionGrant, Token, User, user_groups
 from models.logins import LoginsMixin
-from models.resources import Resource, column_key
+from models.resources import Resource, column_key, stored_row
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -480,7 +480,7 @@ class Store(AccountsMixin, LoginsMixin):
         table = resource.model.__table__
         try:
             with self._writing() as connection:
-                stored = None if key is None else _stored(connection, resource, key)
+                stored = None if key is None else stored_row(connection, resource, key)
                 _check(connection, resource, stored, data)
                 values = resource.columns_of(data)
                 if stored is None:
@@ -499,7 +499,7 @@ class Store(AccountsMixin, LoginsMixin):
             # A concurrent write got in between our checks and our commit (PostgreSQL):
             # look again, now that it has committed, and report what it took.
             with self._reading() as connection:
-                stored = None if key is None else _stored(connection, resource, key)
+                stored = None if key is None else stored_row(connection, resource, key)
                 _check(connection, resource, stored, data)
             raise
 
@@ -508,7 +508,7 @@ class Store(AccountsMixin, LoginsMixin):
         foreign keys say (its mapping lists and connections with it; flows and mappings
         leave the sources that named them), in the database, without loading anything."""
         with self._writing() as connection:
-            pk = _stored(connection, resource, key, resource.found_by_key)[0]
+            pk = stored_row(connection, resource, key, resource.found_by_key)[0]
             connection.execute(
                 delete(PermissionGrant).where(
                     PermissionGrant.object_pk == str(pk),
@@ -519,7 +519,7 @@ class Store(AccountsMixin, LoginsMixin):
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
         with self._reading() as connection:
-            pk = _stored(connection, resource, key, resource.found_by_key)[0]
+            pk = stored_row(connection, resource, key, resource.found_by_key)[0]
             return resource.used_by(connection, pk)
 
 
@@ -569,17 +569,6 @@ def _unicode_lower(value):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _stored(connection: Connection, resource: Resource, key: str, query=None):
-    """The stored row of the object a URL names (`query`'s columns; by default its
-    representation's); NotFound when there is none."""
-    key = column_key(resource.lookup, key)
-    query = resource.represented_by_key if query is None else query
-    row = None if key is None else connection.execute(query, {"key": key}).one_or_none()
-    if row is None:
-        raise NotFound(resource.not_found)
-    return row
 
 
 def _first_unknown(connection: Connection, column, value) -> str | None:

@@ -16,12 +16,14 @@ from authentik_client import (
     FlowDesignationEnum,
     FlowRequest,
     FlowsApi,
+    GroupRequest,
     PatchedPlexSourceRequest,
     PatchedUserRequest,
     PlexSourceRequest,
     SourcesApi,
     TokenRequest,
     TokenSetKeyRequest,
+    UserAccountRequest,
     UserRequest,
 )
 
@@ -93,9 +95,9 @@ def test_authentiks_own_client_works_unchanged(server):
 
 @pytest.mark.parametrize("flavour", ["async"])
 def test_authentiks_own_client_manages_users_and_tokens(server):
-    """authentik's SDK, unchanged: an administrator makes a user, mints it a token with a
-    chosen key, the user sees itself with that key and makes a token of its own; once
-    the user is deleted, its keys stop working."""
+    """authentik's SDK, unchanged: an administrator makes a user and a group with it in,
+    mints the user a token with a chosen key, the user sees itself with that key and
+    makes a token of its own; once the user is deleted, its keys stop working."""
     admin = Configuration(host=f"{server}/api/v3", access_token=TOKEN)
     with ApiClient(admin) as client:
         core = CoreApi(client)
@@ -113,7 +115,11 @@ def test_authentiks_own_client_manages_users_and_tokens(server):
         with pytest.raises(ApiException) as no_key:
             core.core_tokens_view_key_retrieve("jordan-sync")
         assert no_key.value.status == 400
+        family = core.core_groups_create(GroupRequest(name="family"))
+        core.core_groups_add_user_create(family.pk, UserAccountRequest(pk=user.pk))
+        assert [u.username for u in core.core_groups_retrieve(family.pk).users_obj] == ["jordan"]
         renamed = core.core_users_partial_update(user.pk, PatchedUserRequest(name="Jordan M."))
+        assert renamed.groups == [family.pk]
         assert renamed.name == "Jordan M."
         assert [u.username for u in core.core_users_list(search="jordan").results] == ["jordan"]
 

@@ -502,3 +502,22 @@ def test_backup_while_the_server_writes(store, tmp_path):
     refused = admin(store, "backup", str(copy), check=False)
     assert one_problem(refused) == f"{copy} exists already; back up to a new file"
     assert copy.read_bytes() == before
+
+
+def test_users_and_tokens_it_makes_are_the_apis(api, anon, store):
+    """plex-admin makes, deactivates and revokes through the operations the API runs:
+    what it makes has every field the API serves, and the API sees each change."""
+    admin(store, "user", "create", "alice", "--name", "Alice")
+    key = admin(store, "token", "create", "alice-laptop", "--user", "alice").stdout.strip()
+    (alice,) = api.get("/core/users/?username=alice").json()["results"]
+    assert (alice["name"], alice["type"], alice["path"]) == ("Alice", "internal", "users")
+    assert alice["uid"] and alice["uuid"] and alice["date_joined"]
+    token = api.get("/core/tokens/alice-laptop/").json()
+    assert (token["user"], token["expiring"], token["expires"]) == (alice["pk"], False, None)
+    headers = {"Authorization": f"Bearer {key}"}
+    assert anon.get("/core/users/me/", headers=headers).json()["user"]["username"] == "alice"
+
+    admin(store, "user", "deactivate", "alice")
+    assert api.get(f"/core/users/{alice['pk']}/").json()["is_active"] is False
+    admin(store, "token", "revoke", "alice-laptop")
+    assert api.get("/core/tokens/alice-laptop/").status_code == 404

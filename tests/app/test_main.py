@@ -46,6 +46,20 @@ OPERATION_IDS = (
         )
     }
     | {"core_users_me_retrieve", "core_tokens_set_key_create", "core_tokens_view_key_retrieve"}
+    | {
+        f"core_groups_{action}"
+        for action in (
+            "list",
+            "create",
+            "retrieve",
+            "update",
+            "partial_update",
+            "destroy",
+            "used_by_list",
+            "add_user_create",
+            "remove_user_create",
+        )
+    }
 )
 
 
@@ -87,6 +101,11 @@ def test_spec_is_served(anon):
         "/core/tokens/{identifier}/used_by/",
         "/core/tokens/{identifier}/set_key/",
         "/core/tokens/{identifier}/view_key/",
+        "/core/groups/",
+        "/core/groups/{group_uuid}/",
+        "/core/groups/{group_uuid}/used_by/",
+        "/core/groups/{group_uuid}/add_user/",
+        "/core/groups/{group_uuid}/remove_user/",
     }
 
 
@@ -144,7 +163,7 @@ def test_every_operation_has_a_handler_and_every_handler_an_operation():
         name
         for module in (handlers.flows_instances, handlers.propertymappings_source_plex,
                        handlers.sources_plex, handlers.sources_user_connections_plex,
-                       handlers.core_users, handlers.core_tokens)
+                       handlers.core_users, handlers.core_tokens, handlers.core_groups)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         # A module's handlers are named after it (the operationId prefix).
         if name.startswith(module.__name__.removeprefix("handlers.") + "_")
