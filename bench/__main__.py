@@ -26,7 +26,7 @@ import psycopg
 from sqlalchemy import create_engine, delete, func, insert, select
 
 from models import migrate
-from models.identity import PermissionGrant, Token, User
+from models.identity import Role, RolePermission, Token, User, managed_role_name, user_roles
 from models.plex import UserPlexSourceConnection
 from models.sources import (
     PlexSource,
@@ -230,13 +230,20 @@ def add_viewer(url: str, username: str, key: str, slugs: list[str]) -> None:
         )  # fmt: skip
         wanted = set(slugs)
         pks = connection.execute(select(PlexSource.pbm_uuid, PlexSource.slug))
+        # The user's own permissions are on its managed role, as the store keeps them.
+        role = uuid.uuid4()
+        name = managed_role_name("user", user_id)
+        connection.execute(
+            insert(Role.__table__), {"role_uuid": role, "name": name, "managed": name}
+        )
+        connection.execute(insert(user_roles), {"user_id": user_id, "role_uuid": role})
         grants = [
-            {"codename": "authentik_sources_plex.view_plexsource", "user_id": user_id,
-             "group_uuid": None, "object_pk": str(pk)}
+            {"role_uuid": role, "codename": "authentik_sources_plex.view_plexsource",
+             "object_pk": str(pk)}
             for pk, slug in pks if slug in wanted
         ]  # fmt: skip
         if grants:
-            connection.execute(insert(PermissionGrant.__table__), grants)
+            connection.execute(insert(RolePermission.__table__), grants)
     engine.dispose()
 
 

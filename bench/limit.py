@@ -56,16 +56,20 @@ SELECT u.id, u.is_active, t.expiring, t.expires, EXISTS (
     WHERE ug.user_id = u.id AND g.is_superuser)
 FROM token t JOIN "user" u ON u.id = t.user_id WHERE t.key_digest = ? AND t.intent = 'api'
 """
-# The grants a user holds: its own and its groups' (two arguments: the user's id, twice).
-HELD = "(user_id = ? OR group_uuid IN (SELECT group_uuid FROM user_group WHERE user_id = ?))"
-GLOBAL_GRANTS = f"SELECT codename FROM permission_grant WHERE object_pk IS NULL AND {HELD}"
+# The permissions a user holds: its roles' and its groups' roles' (two arguments: the
+# user's id, twice).
+HELD = (
+    "role_uuid IN (SELECT role_uuid FROM user_role WHERE user_id = ? UNION "
+    "SELECT gr.role_uuid FROM group_role gr JOIN user_group ug "
+    "ON ug.group_uuid = gr.group_uuid WHERE ug.user_id = ?)"
+)
+GLOBAL_GRANTS = f"SELECT codename FROM role_permission WHERE object_pk IS NULL AND {HELD}"
 ANY_OBJECT_GRANT = (
-    "SELECT 1 FROM permission_grant WHERE codename = ? AND object_pk IS NOT NULL "
-    f"AND {HELD} LIMIT 1"
+    f"SELECT 1 FROM role_permission WHERE codename = ? AND object_pk IS NOT NULL AND {HELD} LIMIT 1"
 )
 # The sources a user may view by object grants, filtered in SQL however many they are.
 VIEWABLE = (
-    "s.pbm_uuid IN (SELECT {grant_key} FROM permission_grant WHERE codename = ? "
+    "s.pbm_uuid IN (SELECT {grant_key} FROM role_permission WHERE codename = ? "
     f"AND object_pk IS NOT NULL AND {HELD})"
 )
 USED_BY_MAPPINGS = """
@@ -272,7 +276,7 @@ def create_app() -> Starlette:
             return {}
         marks = ", ".join("?" for _ in pks)
         rows = db.all(
-            f"SELECT object_pk, codename FROM permission_grant WHERE object_pk IN ({marks}) "
+            f"SELECT object_pk, codename FROM role_permission WHERE object_pk IN ({marks}) "
             f"AND {HELD}",
             [*pks, caller.user_id, caller.user_id],
         )
@@ -439,7 +443,7 @@ def create_app() -> Starlette:
         with db.transaction():
             # The permissions granted on it go too; the database cascades the rest.
             db.execute(
-                "DELETE FROM permission_grant WHERE object_pk = ? AND codename IN (?, ?, ?, ?)",
+                "DELETE FROM role_permission WHERE object_pk = ? AND codename IN (?, ?, ?, ?)",
                 (pk, VIEW, ADD, CHANGE, DELETE),
             )
             gone = db.execute("DELETE FROM plex_source WHERE pbm_uuid = ?", (db.key(pk),))

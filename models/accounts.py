@@ -10,12 +10,22 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, inspect, or_, select
+from sqlalchemy import delete, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.errors import Invalid, NotFound
-from models.identity import Group, PermissionGrant, Token, User, user_groups
+from models.identity import (
+    Group,
+    Role,
+    RolePermission,
+    Token,
+    User,
+    group_roles,
+    managed_role_name,
+    user_groups,
+    user_roles,
+)
 from models.plex import UserPlexSourceConnection
 from models.resources import (
     GROUPS,
@@ -105,13 +115,12 @@ class AccountsMixin:
         pk = self._user_pk(username)
         gone = {"username": username}
         with self._read() as session:
-            for name, model in (
-                ("tokens", Token),
-                ("grants", PermissionGrant),
-                ("connections", UserPlexSourceConnection),
-            ):
+            for name, model in (("tokens", Token), ("connections", UserPlexSourceConnection)):
                 query = select(func.count()).select_from(model).where(model.user_id == pk)
                 gone[name] = session.scalar(query)
+            own = Role.managed == managed_role_name("user", pk)
+            held = select(func.count()).select_from(RolePermission).join(Role).where(own)
+            gone["grants"] = session.scalar(held)
         self.delete(USERS, str(pk))
         return gone
 
@@ -227,12 +236,26 @@ class AccountsMixin:
         except NotFound:
             raise AccountError(f"no token {identifier!r}") from None
 
-    def _holder(self, session: Session, user: str | None, group: str | None) -> dict:
+    def _managed_role(self, session: Session, user, group, *, create: bool) -> Role | None:
+        """The role that holds the user's or the group's own permissions (authentik's
+        managed role); made, and given to its holder, when `create` and missing."""
         if (user is None) == (group is None):
             raise AccountError("name exactly one of a user or a group")
         if user is not None:
-            return {"user_id": _user(session, user).id, "group_uuid": None}
-        return {"user_id": None, "group_uuid": _group(session, group).group_uuid}
+            holder = _user(session, user).id
+            name, link = managed_role_name("user", holder), user_roles.c.user_id
+        else:
+            holder = _group(session, group).group_uuid
+            name, link = managed_role_name("group", holder), group_roles.c.group_uuid
+        role = session.scalar(select(Role).where(Role.managed == name))
+        if role is None and create:
+            role = Role(name=name, managed=name)
+            session.add(role)
+            session.flush()
+            session.execute(
+                insert(link.table).values({link.key: holder, "role_uuid": role.role_uuid})
+            )
+        return role
 
     def _object_pk(self, codename: str, obj: str | None) -> str | None:
         """The primary key of the object named by its URL key (a slug) or its pk."""
@@ -254,60 +277,70 @@ class AccountsMixin:
         return pk
 
     def grant(self, codename: str, *, user=None, group=None, obj: str | None = None) -> bool:
-        """Whether the grant was made (False: it was held already)."""
+        """Whether the grant was made (False: it was held already). It goes on the
+        holder's managed role."""
         object_pk = self._object_pk(codename, obj)
         with self._write() as session:
-            holder = self._holder(session, user, group)
-            if session.scalar(_grant_query(codename, holder, object_pk)):
+            role = self._managed_role(session, user, group, create=True)
+            if session.scalar(_permission_query(codename, role, object_pk)):
                 return False
-            session.add(PermissionGrant(codename=codename, object_pk=object_pk, **holder))
+            session.add(
+                RolePermission(role_uuid=role.role_uuid, codename=codename, object_pk=object_pk)
+            )
             return True
 
     def revoke(self, codename: str, *, user=None, group=None, obj: str | None = None) -> None:
         object_pk = self._object_pk(codename, obj)
         with self._write() as session:
-            holder = self._holder(session, user, group)
-            grants = session.scalars(_grant_query(codename, holder, object_pk)).all()
-            if not grants:
+            role = self._managed_role(session, user, group, create=False)
+            held = (
+                []
+                if role is None
+                else session.scalars(_permission_query(codename, role, object_pk)).all()
+            )
+            if not held:
                 raise AccountError("no such grant")
-            for found in grants:
+            for found in held:
                 session.delete(found)
 
     def list_grants(self, *, user: str | None = None) -> list[dict]:
-        """Who holds what: every grant, or those that reach one user (its own and its
-        groups'). `object` names the object as it is granted (a source's or flow's slug,
-        a property mapping's name; `*` for every object), `object_pk` is its primary key
-        (None for every object)."""
+        """Who holds what: every permission of every role, or those that reach one user
+        (its roles' and its groups'). `holder` is `user:<username>` or `group:<name>` for
+        a managed role, `role:<name>` for another; `object` names the object as it is
+        granted (a source's or flow's slug, a property mapping's name; `*` for every
+        object), `object_pk` is its primary key (None for every object)."""
         with self._read() as session:
             query = (
-                select(PermissionGrant, User.username, Group.name)
-                .outerjoin(User, PermissionGrant.user_id == User.id)
-                .outerjoin(Group, PermissionGrant.group_uuid == Group.group_uuid)
-                .order_by(PermissionGrant.codename, PermissionGrant.id)
+                select(RolePermission, Role)
+                .join(Role, Role.role_uuid == RolePermission.role_uuid)
+                .order_by(RolePermission.codename, RolePermission.id)
             )
             if user is not None:
                 member = _user(session, user)
-                groups = [group.group_uuid for group in member.groups]
-                query = query.where(
-                    or_(
-                        PermissionGrant.user_id == member.id,
-                        PermissionGrant.group_uuid.in_(groups),
-                    )
+                own = select(user_roles.c.role_uuid).where(user_roles.c.user_id == member.id)
+                of_groups = (
+                    select(group_roles.c.role_uuid)
+                    .join(user_groups, user_groups.c.group_uuid == group_roles.c.group_uuid)
+                    .where(user_groups.c.user_id == member.id)
                 )
+                query = query.where(RolePermission.role_uuid.in_(own.union(of_groups)))
             rows = session.execute(query).all()
-            labels = _object_labels(session, [grant for grant, _, _ in rows])
+            holders = _holder_labels(session)
+            labels = _object_labels(session, [permission for permission, _ in rows])
             return [
                 {
-                    "permission": grant.codename,
-                    "holder": f"user:{username}" if username else f"group:{group_name}",
+                    "permission": permission.codename,
+                    "holder": holders.get(role.managed, f"role:{role.name}"),
                     "object": (
                         "*"
-                        if grant.object_pk is None
-                        else labels.get((grant.codename, grant.object_pk), grant.object_pk)
+                        if permission.object_pk is None
+                        else labels.get(
+                            (permission.codename, permission.object_pk), permission.object_pk
+                        )
                     ),
-                    "object_pk": grant.object_pk,
+                    "object_pk": permission.object_pk,
                 }
-                for grant, username, group_name in rows
+                for permission, role in rows
             ]
 
     # -- the database as a whole -------------------------------------------------------
@@ -361,12 +394,22 @@ def _object_labels(session: Session, grants: list) -> dict[tuple[str, str], str]
     return labels
 
 
-def _grant_query(codename: str, holder: dict, object_pk: str | None):
-    query = select(PermissionGrant).where(PermissionGrant.codename == codename)
-    for column, value in (
-        (PermissionGrant.user_id, holder["user_id"]),
-        (PermissionGrant.group_uuid, holder["group_uuid"]),
-        (PermissionGrant.object_pk, object_pk),
-    ):
-        query = query.where(column.is_(None) if value is None else column == value)
-    return query
+def _holder_labels(session: Session) -> dict[str, str]:
+    """Managed role name -> `user:<username>` / `group:<name>`."""
+    labels = {}
+    for pk, username in session.execute(select(User.id, User.username)):
+        labels[managed_role_name("user", pk)] = f"user:{username}"
+    for group_uuid, name in session.execute(select(Group.group_uuid, Group.name)):
+        labels[managed_role_name("group", group_uuid)] = f"group:{name}"
+    return labels
+
+
+def _permission_query(codename: str, role: Role, object_pk: str | None):
+    object_is = (
+        RolePermission.object_pk.is_(None)
+        if object_pk is None
+        else RolePermission.object_pk == object_pk
+    )
+    return select(RolePermission).where(
+        RolePermission.role_uuid == role.role_uuid, RolePermission.codename == codename, object_is
+    )

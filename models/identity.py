@@ -12,7 +12,6 @@ from uuid import UUID, uuid4
 from sqlalchemy import (
     JSON,
     Boolean,
-    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -94,31 +93,53 @@ class Token(Base):
         return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class PermissionGrant(Base):
-    """A permission given to a user or to a group: on every object of a model (global,
-    `object_pk` null) or on one object. Codenames are authentik's, such as
+class Role(Base):
+    """A set of permissions, given to users and to groups (authentik 2026's model: nobody
+    holds a permission otherwise). A user's or a group's own permissions live on its
+    managed role, named `ak-managed-role--user-<pk>` / `ak-managed-role--group-<uuid>`."""
+
+    __tablename__ = "role"
+
+    role_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    managed: Mapped[str | None] = mapped_column(Text, unique=True, nullable=True)
+
+
+user_roles = Table(
+    "user_role",
+    Base.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_uuid", ForeignKey("role.role_uuid", ondelete="CASCADE"), primary_key=True),
+)
+group_roles = Table(
+    "group_role",
+    Base.metadata,
+    Column("group_uuid", ForeignKey("group.group_uuid", ondelete="CASCADE"), primary_key=True),
+    Column("role_uuid", ForeignKey("role.role_uuid", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def managed_role_name(kind: str, key) -> str:
+    """authentik's name of the role that holds a user's (`user`) or a group's (`group`)
+    own permissions."""
+    return f"ak-managed-role--{kind}-{key}"
+
+
+class RolePermission(Base):
+    """A permission a role holds: on every object of a model (global, `object_pk` null)
+    or on one object. Codenames are authentik's, such as
     `authentik_sources_plex.change_plexsource`."""
 
-    __tablename__ = "permission_grant"
+    __tablename__ = "role_permission"
     __table_args__ = (
-        # Exactly one holder. (A unique constraint could not stop duplicates: NULLs differ.)
-        CheckConstraint("(user_id IS NULL) != (group_uuid IS NULL)", name="one_holder"),
-        # A holder's grants of one permission, read from the index alone: lists filter
-        # by them in SQL, however many objects they cover. No index on the codename
-        # alone: SQLite's planner took it and read every holder's grants
-        # (docs/performance.md).
-        Index("ix_permission_grant_user_codename_object", "user_id", "codename", "object_pk"),
-        Index("ix_permission_grant_group_codename_object", "group_uuid", "codename", "object_pk"),
+        # A role's permissions of one kind, read from the index alone: lists filter by
+        # them in SQL, however many objects they cover (docs/performance.md).
+        Index("ix_role_permission_role_codename_object", "role_uuid", "codename", "object_pk"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    role_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey("role.role_uuid", ondelete="CASCADE"))
     codename: Mapped[str] = mapped_column(String(150))
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="CASCADE"), nullable=True
-    )
-    group_uuid: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("group.group_uuid", ondelete="CASCADE"), nullable=True
-    )
     object_pk: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 

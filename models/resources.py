@@ -94,6 +94,9 @@ class Resource:
     self_service: bool = False
     # Permissions of the model beyond view, add, change and delete, by codename's name.
     more_permissions: tuple[str, ...] = ()
+    # Users and groups hold their own permissions on a managed role of this kind, which
+    # goes when they do.
+    managed_role: str | None = None
 
     @cached_property
     def lookup_query(self):
@@ -772,6 +775,7 @@ USERS = Resource(
     columns_of=_user_columns_of,
     write_related=_write_user_groups,
     used_by=_user_used_by,
+    managed_role="user",
 )
 
 
@@ -988,6 +992,7 @@ GROUPS = Resource(
     columns_of=_group_columns_of,
     write_related=_write_group_members,
     used_by=_group_used_by,
+    managed_role="group",
     more_permissions=(
         "add_user_to_group",
         "remove_user_from_group",

@@ -34,7 +34,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import AccountsMixin
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
-from models.identity import Group, PermissionGrant, Token, User, user_groups
+from models.identity import (
+    Group,
+    Role,
+    RolePermission,
+    Token,
+    User,
+    group_roles,
+    managed_role_name,
+    user_groups,
+    user_roles,
+)
 from models.logins import LoginsMixin
 from models.resources import Resource, column_key, stored_row
 
@@ -66,23 +76,28 @@ _TOKEN_HOLDER = (
 
 
 def _held_by(user_id) -> object:
-    """Grants a user holds: its own and its groups'."""
-    groups = select(user_groups.c.group_uuid).where(user_groups.c.user_id == user_id)
-    return or_(PermissionGrant.user_id == user_id, PermissionGrant.group_uuid.in_(groups))
+    """Permissions a user holds: those of its roles and of its groups' roles."""
+    own = select(user_roles.c.role_uuid).where(user_roles.c.user_id == user_id)
+    of_groups = (
+        select(group_roles.c.role_uuid)
+        .join(user_groups, user_groups.c.group_uuid == group_roles.c.group_uuid)
+        .where(user_groups.c.user_id == user_id)
+    )
+    return RolePermission.role_uuid.in_(own.union(of_groups))
 
 
-_GLOBAL_GRANTS_HELD = select(PermissionGrant.codename).where(
-    PermissionGrant.object_pk.is_(None), _held_by(bindparam("user_id"))
+_GLOBAL_GRANTS_HELD = select(RolePermission.codename).where(
+    RolePermission.object_pk.is_(None), _held_by(bindparam("user_id"))
 )
-_OBJECT_GRANTS_HELD = select(PermissionGrant.codename, PermissionGrant.object_pk).where(
-    PermissionGrant.object_pk.in_(bindparam("pks", expanding=True)),
+_OBJECT_GRANTS_HELD = select(RolePermission.codename, RolePermission.object_pk).where(
+    RolePermission.object_pk.in_(bindparam("pks", expanding=True)),
     _held_by(bindparam("user_id")),
 )
 _ANY_OBJECT_GRANT_HELD = (
-    select(PermissionGrant.id)
+    select(RolePermission.id)
     .where(
-        PermissionGrant.codename == bindparam("codename"),
-        PermissionGrant.object_pk.is_not(None),
+        RolePermission.codename == bindparam("codename"),
+        RolePermission.object_pk.is_not(None),
         _held_by(bindparam("user_id")),
     )
     .limit(1)
@@ -418,8 +433,8 @@ class Store(AccountsMixin, LoginsMixin):
         permission on, or owns: the grants are joined in SQL, never loaded."""
         viewer = bindparam("viewer", type_=Integer)
         granted = select(self._grant_key(resource.pk)).where(
-            PermissionGrant.codename == resource.codename("view"),
-            PermissionGrant.object_pk.is_not(None),
+            RolePermission.codename == resource.codename("view"),
+            RolePermission.object_pk.is_not(None),
             _held_by(viewer),
         )
         condition = resource.pk.in_(granted)
@@ -432,9 +447,9 @@ class Store(AccountsMixin, LoginsMixin):
         `pk`'s column stores it, so that the column's index finds the objects."""
         if isinstance(pk.type, Uuid):
             if self.is_sqlite:  # SQLAlchemy stores UUIDs there as 32 hex digits
-                return func.replace(PermissionGrant.object_pk, "-", "")
-            return cast(PermissionGrant.object_pk, Uuid)
-        return cast(PermissionGrant.object_pk, pk.type)
+                return func.replace(RolePermission.object_pk, "-", "")
+            return cast(RolePermission.object_pk, Uuid)
+        return cast(RolePermission.object_pk, pk.type)
 
     def object_pk(self, resource: Resource, key: str) -> str | None:
         """The primary key of the object the URL names, if there is one."""
@@ -510,11 +525,14 @@ class Store(AccountsMixin, LoginsMixin):
         with self._writing() as connection:
             pk = stored_row(connection, resource, key, resource.found_by_key)[0]
             connection.execute(
-                delete(PermissionGrant).where(
-                    PermissionGrant.object_pk == str(pk),
-                    PermissionGrant.codename.in_(resource.codenames),
+                delete(RolePermission).where(
+                    RolePermission.object_pk == str(pk),
+                    RolePermission.codename.in_(resource.codenames),
                 )
             )
+            if resource.managed_role is not None:  # its own permissions go with it
+                name = managed_role_name(resource.managed_role, pk)
+                connection.execute(delete(Role).where(Role.managed == name))
             connection.execute(delete(resource.model.__table__).where(resource.pk == pk))
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:

@@ -277,7 +277,8 @@ def test_a_deleted_users_token_stops_working(store, api):
     assert store.identity_for_token(key) is None
     response = api.get("/sources/plex/", headers={"Authorization": f"Bearer {key}"})
     assert response.json() == {"detail": "Token invalid/expired"}
-    for table in ("permission_grant", "user_plex_source_connection"):
+    # Its managed role went with it, and the permissions on it.
+    for table in ("role", "role_permission", "user_plex_source_connection"):
         assert count_rows(store, table) == 0
     assert admin(store, "group", "list").stdout == (
         "authentik Admins\tmembers=akadmin\tsuperuser\nteam\tmembers=-\n"

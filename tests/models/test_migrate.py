@@ -1,12 +1,14 @@
 """Alembic migrations: they build exactly the models, and upgrade existing data."""
 
 import uuid
+from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import create_engine, text
 
 from models import migrate
-from models.store import normalise_url
+from models.store import Store, normalise_url
 
 
 def test_models_and_migrations_agree(database_url):
@@ -78,6 +80,95 @@ def test_users_from_before_0006_get_the_fields_the_api_serves(fresh_database_url
         with engine.connect() as connection:
             names = connection.execute(text('SELECT username FROM "user" ORDER BY 1')).scalars()
             assert list(names) == ["alice", "bob"]
+        migrate.upgrade(url)
+        migrate.check(url)
+    finally:
+        engine.dispose()
+
+
+def test_grants_become_permissions_of_managed_roles(fresh_database_url):
+    """0007: each user or group that held grants gets authentik's managed role with the
+    same permissions, and the permission checks answer as before; down and up again."""
+    url = fresh_database_url
+    config = migrate.alembic_config(url)
+    command.upgrade(config, "0006")
+    engine = create_engine(normalise_url(url))
+    group = uuid.uuid4()
+    view = "authentik_sources_plex.view_plexsource"
+    now = datetime.now(UTC)
+    user_row = {
+        "id": 7, "username": "alice", "name": "", "email": "", "is_active": True,
+        "path": "users", "uuid": uuid.uuid4(), "type": "internal", "attributes": {},
+        "date_joined": now, "last_updated": now, "password_change_date": now,
+    }  # fmt: skip
+    tables = {
+        "group": sa.table("group", sa.column("group_uuid", sa.Uuid()), sa.column("name"),
+                          sa.column("is_superuser"), sa.column("attributes", sa.JSON())),
+        "user_group": sa.table("user_group", sa.column("user_id"),
+                               sa.column("group_uuid", sa.Uuid())),
+        "permission_grant": sa.table("permission_grant", sa.column("user_id"),
+                                     sa.column("group_uuid", sa.Uuid()), sa.column("codename"),
+                                     sa.column("object_pk")),
+    }  # fmt: skip
+    user_table = sa.table(
+        "user",
+        *(sa.column(n, sa.Uuid() if n == "uuid" else sa.JSON() if n == "attributes"
+                    else sa.DateTime(timezone=True) if isinstance(v, datetime) else None)
+          for n, v in user_row.items()),
+    )  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(user_table.insert().values(user_row))
+        connection.execute(
+            tables["group"]
+            .insert()
+            .values(group_uuid=group, name="team", is_superuser=False, attributes={})
+        )
+        connection.execute(tables["user_group"].insert().values(user_id=7, group_uuid=group))
+        for user_id, group_uuid, codename, object_pk in (
+            (7, None, "authentik_flows.add_flow", None),
+            (7, None, view, "a1"),
+            (None, group, view, "b2"),
+        ):
+            connection.execute(
+                tables["permission_grant"]
+                .insert()
+                .values(
+                    user_id=user_id, group_uuid=group_uuid, codename=codename, object_pk=object_pk
+                )
+            )
+    try:
+        migrate.upgrade(url)
+        store = Store(url)
+        try:
+            grants = sorted(
+                (g["holder"], g["permission"], g["object_pk"] or "*") for g in store.list_grants()
+            )
+            assert grants == [
+                ("group:team", view, "b2"),
+                ("user:alice", "authentik_flows.add_flow", "*"),
+                ("user:alice", view, "a1"),
+            ]
+            key = store.create_token("alice-key", "alice")
+            alice = store.identity_for_token(key)
+            assert alice.global_permissions == {"authentik_flows.add_flow"}
+            alice = store.with_grants_on(alice, ["a1", "b2", "c3"])
+            assert [alice.has_perm(view, pk) for pk in ("a1", "b2", "c3")] == [True, True, False]
+        finally:
+            store.close()
+        with engine.connect() as connection:
+            managed = sorted(connection.execute(text("SELECT managed FROM role")).scalars())
+        assert managed == [f"ak-managed-role--group-{group}", "ak-managed-role--user-7"]
+
+        command.downgrade(config, "0006")
+        with engine.connect() as connection:
+            back = connection.execute(
+                text("SELECT user_id, codename, object_pk FROM permission_grant ORDER BY 2, 3")
+            ).all()
+        assert [tuple(row) for row in back] == [
+            (7, "authentik_flows.add_flow", None),
+            (7, view, "a1"),
+            (None, view, "b2"),
+        ]
         migrate.upgrade(url)
         migrate.check(url)
     finally:
