@@ -92,16 +92,15 @@ def authorize(
     return identity, None
 
 
-def check_may_add(identity: Identity, resource: Resource) -> None:
-    """A 403 without the global `add` permission."""
-    if not identity.has_perm(resource.codename("add")):
-        raise errors.detail(403, errors.PERMISSION_DENIED)
-
-
-def may_give_away(identity: Identity, resource: Resource) -> bool:
-    """Whether the caller may make objects of a `self_service` resource for other users
-    (the global `add` permission); without it, what it makes is its own."""
+def may_add(identity: Identity, resource: Resource) -> bool:
+    """Whether the caller holds the global `add` permission (an object-level one does not
+    count); for a `self_service` resource, whether it may make objects for others."""
     return identity.has_perm(resource.codename("add"))
+
+
+def check_may_add(identity: Identity, resource: Resource) -> None:
+    if not may_add(identity, resource):
+        raise errors.detail(403, errors.PERMISSION_DENIED)
 
 
 def check_may_view(store: Store, identity: Identity, resource: Resource, key: str) -> str:

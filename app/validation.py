@@ -280,19 +280,34 @@ def _value_messages(value: t.Any, schema_errors: list, schema: dict) -> list:
     return list(dict.fromkeys(messages))
 
 
+# How deep free-form JSON may nest: the response's encoder (orjson) stops at 255 levels.
+MAX_JSON_DEPTH = 64
+
+
 def _storable(value: t.Any) -> bool:
     """Whether free-form JSON (`attributes`) can be stored and answered: no NUL or lone
-    surrogate in any text, and integers within 64 bits, which both databases' JSON and
-    the response's encoder hold."""
-    if isinstance(value, str):
-        return not _character_problems(value)
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return True
-    if isinstance(value, int):
-        return -(2**63) <= value < 2**63
-    if isinstance(value, list):
-        return all(_storable(item) for item in value)
-    return all(_storable(key) and _storable(item) for key, item in value.items())
+    surrogate in any text, integers within 64 bits, which both databases' JSON and the
+    response's encoder hold, and at most MAX_JSON_DEPTH levels of nesting. Walked with a
+    stack, not recursion, however deep the value."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _character_problems(item):
+                return False
+        elif isinstance(item, bool) or item is None or isinstance(item, float):
+            continue
+        elif isinstance(item, int):
+            if not -(2**63) <= item < 2**63:
+                return False
+        elif depth > MAX_JSON_DEPTH:
+            return False
+        elif isinstance(item, list):
+            pending.extend((member, depth + 1) for member in item)
+        else:
+            pending.extend((key, depth + 1) for key in item)
+            pending.extend((member, depth + 1) for member in item.values())
+    return True
 
 
 def _field_errors(schema: dict, value: t.Any, validator) -> list | dict:

@@ -5,7 +5,7 @@ from app import errors
 from app.auth import current_identity, current_store
 from app.concurrency import reading, writing
 from app.crud import ResourceOperations
-from app.permissions import may_give_away
+from app.permissions import may_add
 from models.accounts import generate_key
 from models.resources import TOKENS, USERS
 
@@ -33,7 +33,7 @@ async def core_tokens_create(body):
     `expiring` from its own attributes, as authentik does."""
     identity, store = current_identity(), current_store()
     body = {"intent": "api", "user": identity.user_id, **body}
-    if not may_give_away(identity, TOKENS):
+    if not may_add(identity, TOKENS):
         me = await reading(store, store.representation, USERS, str(identity.user_id))
         expiring = me["attributes"].get(TOKEN_EXPIRES_ATTRIBUTE, True)
         body.update(user=identity.user_id, expiring=expiring is not False)

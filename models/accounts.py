@@ -23,6 +23,7 @@ from models.identity import (
     User,
     group_roles,
     managed_role_name,
+    roles_of,
     user_groups,
     user_roles,
 )
@@ -317,13 +318,7 @@ class AccountsMixin:
             )
             if user is not None:
                 member = _user(session, user)
-                own = select(user_roles.c.role_uuid).where(user_roles.c.user_id == member.id)
-                of_groups = (
-                    select(group_roles.c.role_uuid)
-                    .join(user_groups, user_groups.c.group_uuid == group_roles.c.group_uuid)
-                    .where(user_groups.c.user_id == member.id)
-                )
-                query = query.where(RolePermission.role_uuid.in_(own.union(of_groups)))
+                query = query.where(RolePermission.role_uuid.in_(roles_of(member.id)))
             rows = session.execute(query).all()
             holders = _holder_labels(session)
             labels = _object_labels(session, [permission for permission, _ in rows])

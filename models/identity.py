@@ -21,6 +21,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import select
 
 from models.base import Base, UTCDateTime, api_datetime, now
 
@@ -67,6 +68,16 @@ class Group(Base):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
 
     users: Mapped[list[User]] = relationship(secondary=user_groups, back_populates="groups")
+
+
+# Whether the user of the enclosing query (`User.id`) is in a superuser group: what
+# makes a user a superuser.
+IN_A_SUPERUSER_GROUP = (
+    select(user_groups.c.user_id)
+    .join(Group, Group.group_uuid == user_groups.c.group_uuid)
+    .where(user_groups.c.user_id == User.id, Group.is_superuser)
+    .exists()
+)
 
 
 class Token(Base):
@@ -123,6 +134,17 @@ def managed_role_name(kind: str, key) -> str:
     """authentik's name of the role that holds a user's (`user`) or a group's (`group`)
     own permissions."""
     return f"ak-managed-role--{kind}-{key}"
+
+
+def roles_of(user_id):
+    """The roles a user holds (a select of role UUIDs): its own and its groups'."""
+    own = select(user_roles.c.role_uuid).where(user_roles.c.user_id == user_id)
+    of_groups = (
+        select(group_roles.c.role_uuid)
+        .join(user_groups, user_groups.c.group_uuid == group_roles.c.group_uuid)
+        .where(user_groups.c.user_id == user_id)
+    )
+    return own.union(of_groups)
 
 
 class RolePermission(Base):

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from models.base import json_value_is, now, parse_datetime, uuid_text
 from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, Invalid, NotFound
 from models.identity import (
+    IN_A_SUPERUSER_GROUP,
     Group,
     InstallId,
     Token,
@@ -660,25 +661,25 @@ def _user_used_by(connection: Connection, pk: int) -> list[dict]:
 
 
 def _is_superuser(wanted: bool) -> list:
-    superuser = (
-        select(user_groups.c.user_id)
-        .join(Group, Group.group_uuid == user_groups.c.group_uuid)
-        .where(user_groups.c.user_id == User.id, Group.is_superuser)
-        .exists()
-    )
-    return [superuser if wanted else ~superuser]
+    return [IN_A_SUPERUSER_GROUP if wanted else ~IN_A_SUPERUSER_GROUP]
 
 
-def _in_groups(column) -> Callable[[list], list]:
-    """Members of any of the groups named by `column`'s values."""
+# Each side of a membership (user_group): its column there, and its model's key.
+_MEMBERSHIP_SIDES = {
+    User: (user_groups.c.user_id, User.id),
+    Group: (user_groups.c.group_uuid, Group.group_uuid),
+}
+
+
+def _in_a_membership(own: type, other: type, named_by) -> Callable[[list], list]:
+    """Filter clauses: `own` objects (users or groups) that share a membership with an
+    `other` named by any of the values of `named_by`, a column of `other`."""
+    own_link, own_pk = _MEMBERSHIP_SIDES[own]
+    other_link, other_pk = _MEMBERSHIP_SIDES[other]
 
     def clauses(values: list) -> list:
-        members = (
-            select(user_groups.c.user_id)
-            .join(Group, Group.group_uuid == user_groups.c.group_uuid)
-            .where(column.in_(values))
-        )
-        return [User.id.in_(members)]
+        linked = select(own_link).join(other, other_pk == other_link).where(named_by.in_(values))
+        return [own_pk.in_(linked)]
 
     return clauses
 
@@ -739,8 +740,10 @@ USERS = Resource(
         "type": lambda values: [User.type.in_(values)],
         "path_startswith": lambda prefix: [User.path.startswith(prefix, autoescape=True)],
         "is_superuser": _is_superuser,
-        "groups_by_name": _in_groups(Group.name),
-        "groups_by_pk": lambda pks: _in_groups(Group.group_uuid)([uuid.UUID(p) for p in pks]),
+        "groups_by_name": _in_a_membership(User, Group, Group.name),
+        "groups_by_pk": lambda pks: _in_a_membership(User, Group, Group.group_uuid)(
+            [uuid.UUID(pk) for pk in pks]
+        ),
         # No roles exist yet: naming any matches no user.
         "roles_by_name": lambda names: [false()],
         "roles_by_pk": lambda pks: [false()],
@@ -949,20 +952,6 @@ def _group_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     ]
 
 
-def _members(column) -> Callable[[list], list]:
-    """Groups with a member among the users named by `column`'s values."""
-
-    def clauses(values: list) -> list:
-        groups = (
-            select(user_groups.c.group_uuid)
-            .join(User, User.id == user_groups.c.user_id)
-            .where(column.in_(values))
-        )
-        return [Group.group_uuid.in_(groups)]
-
-    return clauses
-
-
 GROUPS = Resource(
     model=Group,
     columns=tuple(Group.__table__.columns),
@@ -976,8 +965,8 @@ GROUPS = Resource(
     relation_filters={"members_by_pk": User.id, "members_by_username": User.username},
     filter_clauses={
         "attributes": _attributes_hold(Group.attributes),
-        "members_by_pk": _members(User.id),
-        "members_by_username": _members(User.username),
+        "members_by_pk": _in_a_membership(Group, User, User.id),
+        "members_by_username": _in_a_membership(Group, User, User.username),
         # How the answer is shown, not which groups (handlers/core_groups.py).
         **{
             f"include_{name}": lambda value: []

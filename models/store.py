@@ -35,15 +35,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.accounts import AccountsMixin
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
 from models.identity import (
+    IN_A_SUPERUSER_GROUP,
     Group,
     Role,
     RolePermission,
     Token,
     User,
-    group_roles,
     managed_role_name,
-    user_groups,
-    user_roles,
+    roles_of,
 )
 from models.logins import LoginsMixin
 from models.resources import Resource, column_key, stored_row
@@ -54,12 +53,6 @@ BOOTSTRAP_TOKEN_IDENTIFIER = "authentik-bootstrap-token"
 
 # Every request authenticates: these are built once (SQLAlchemy then reuses their
 # compiled form without rebuilding them), and read columns, not ORM objects.
-_IN_SUPERUSER_GROUP = (
-    select(user_groups.c.user_id)
-    .join(Group, Group.group_uuid == user_groups.c.group_uuid)
-    .where(user_groups.c.user_id == User.id, Group.is_superuser)
-    .exists()
-)
 _TOKEN_HOLDER = (
     select(
         Token.key_digest,
@@ -68,7 +61,7 @@ _TOKEN_HOLDER = (
         User.id,
         User.username,
         User.is_active,
-        _IN_SUPERUSER_GROUP.label("is_superuser"),
+        IN_A_SUPERUSER_GROUP.label("is_superuser"),
     )
     .join(User, User.id == Token.user_id)
     .where(Token.key_digest == bindparam("digest"), Token.intent == "api")
@@ -77,13 +70,7 @@ _TOKEN_HOLDER = (
 
 def _held_by(user_id) -> object:
     """Permissions a user holds: those of its roles and of its groups' roles."""
-    own = select(user_roles.c.role_uuid).where(user_roles.c.user_id == user_id)
-    of_groups = (
-        select(group_roles.c.role_uuid)
-        .join(user_groups, user_groups.c.group_uuid == group_roles.c.group_uuid)
-        .where(user_groups.c.user_id == user_id)
-    )
-    return RolePermission.role_uuid.in_(own.union(of_groups))
+    return RolePermission.role_uuid.in_(roles_of(user_id))
 
 
 _GLOBAL_GRANTS_HELD = select(RolePermission.codename).where(
@@ -591,10 +578,13 @@ def _now() -> datetime:
 
 def _first_unknown(connection: Connection, column, value) -> str | None:
     """django-filter's message for the first value (of a list, or the one value) that
-    names no object by `column`; None when each names one."""
-    for one in value if isinstance(value, list) else [value]:
-        key = column_key(column, one)
-        if key is None or connection.scalar(select(column).where(column == key)) is None:
+    names no object by `column`; None when each names one. One query for all."""
+    values = value if isinstance(value, list) else [value]
+    keys = [column_key(column, one) for one in values]
+    wanted = [key for key in keys if key is not None]
+    found = set(connection.scalars(select(column).where(column.in_(wanted)))) if wanted else set()
+    for one, key in zip(values, keys, strict=True):
+        if key is None or key not in found:
             return UNKNOWN_CHOICES.format(value=one) if isinstance(value, list) else UNKNOWN_CHOICE
     return None
 

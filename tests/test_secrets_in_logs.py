@@ -1,6 +1,6 @@
-"""No secret in any log line at any level: every path that calls plex.tv, run against a
-server (and `plex-admin`) logging at debug, leaves neither a Plex token nor the API key
-in what they print."""
+"""No secret in any log line at any level: every path that calls plex.tv, and every path
+that makes or sets an API key, run against a server (and `plex-admin`) logging at debug,
+leaves neither a Plex token nor an API key in what they print."""
 
 import os
 import subprocess
@@ -55,6 +55,30 @@ def _walk_every_plex_path(base: str) -> None:
         assert api.get("/sources/plex/plex/").json()["plex_token"] == OWNER_TOKEN
 
 
+CHOSEN_KEY = "chosen-secret-5e1d9a03"
+
+
+def _walk_every_token_path(base: str) -> str:
+    """A token made (its key answered once), re-keyed with a chosen key, used, refused a
+    view of its key, and a set_key refused for a key that is taken; the key made."""
+    api = httpx.Client(base_url=f"{base}/api/v3", headers={"Authorization": f"Bearer {TOKEN}"})
+    with api:
+        user = api.post("/core/users/", json={"username": "jo", "name": "Jo"}).json()
+        made = api.post("/core/tokens/", json={"identifier": "jo-key", "user": user["pk"]})
+        assert made.status_code == 201, made.text
+        key = made.json()["key"]
+        me = api.get("/core/users/me/", headers={"Authorization": f"Bearer {key}"})
+        assert me.json()["user"]["username"] == "jo"
+        chosen = api.post("/core/tokens/jo-key/set_key/", json={"key": CHOSEN_KEY})
+        assert chosen.status_code == 204
+        me = api.get("/core/users/me/", headers={"Authorization": f"Bearer {CHOSEN_KEY}"})
+        assert me.json()["user"]["username"] == "jo"
+        assert api.get("/core/tokens/jo-key/view_key/").status_code == 400
+        taken = api.post("/core/tokens/jo-key/set_key/", json={"key": TOKEN})
+        assert taken.status_code == 400
+        return key
+
+
 @pytest.mark.parametrize("flavour", ["async", "flask"])
 def test_no_secret_in_a_debug_log(tmp_path, database_url, fake_plex, flavour):
     fake_plex.add_account(OWNER_TOKEN, id=OWNER_ID, friends=[{"id": VISITOR_ID}])
@@ -71,6 +95,7 @@ def test_no_secret_in_a_debug_log(tmp_path, database_url, fake_plex, flavour):
         ) as (base, _process),
     ):
         _walk_every_plex_path(base)
+        made_key = _walk_every_token_path(base)
     # The token health check, accepted once and refused once.
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "debug",
            "PLEX_API_URL": fake_plex.url}  # fmt: skip
@@ -86,4 +111,5 @@ def test_no_secret_in_a_debug_log(tmp_path, database_url, fake_plex, flavour):
     assert printed.count("HTTP Request: GET") >= 8
     assert "DEBUG" in printed
     assert fake_plex.requests and all(r["query"] == {} for r in fake_plex.requests)
-    assert [secret for secret in SECRETS if secret in printed] == []
+    secrets = (*SECRETS, made_key, CHOSEN_KEY)
+    assert [secret for secret in secrets if secret in printed] == []

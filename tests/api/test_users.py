@@ -12,6 +12,9 @@ from models.identity import Group, InstallId
 from tests.helpers import make_source
 
 MISSING = "7a9e3c51-2b4d-4e6f-8a1c-3d5e7f9b0c2d"
+DEEP: list = []  # `attributes` of 65 levels: one past the bound
+for _ in range(63):
+    DEEP = [DEEP]
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 USER_FIELDS = [
     "pk", "username", "name", "is_active", "last_login", "date_joined", "is_superuser",
@@ -327,12 +330,13 @@ def test_me_answers_405_with_its_own_methods(api):
 
 @pytest.mark.parametrize(
     "attributes",
-    [{"big": 2**64}, {"text": "a\x00b"}, {"nested": [{"\ud800": 1}]}],
-    ids=["64-bit", "nul", "surrogate"],
+    [{"big": 2**64}, {"text": "a\x00b"}, {"nested": [{"\ud800": 1}]}, {"deep": DEEP}],
+    ids=["64-bit", "nul", "surrogate", "65-levels"],
 )
 def test_attributes_that_cannot_be_stored_are_a_400(api, attributes):
     """Found by schemathesis: an integer past 64 bits in `attributes` was stored, and
-    its answer could not be encoded (500)."""
+    its answer could not be encoded (500). In review: so was nesting past the encoder's
+    depth (300 levels), or past Python's own stack (900)."""
     body = json.dumps({"username": "odd", "name": "Odd", "attributes": attributes})
     response = api.post(
         "/core/users/", content=body.encode(), headers={"Content-Type": "application/json"}
