@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -134,11 +134,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _json_option(check, listing_json)
 
-    event = areas.add_parser("events", help="list recorded events")
+    event = areas.add_parser("events", help="list recorded events, or delete expired ones")
     events = event.add_subparsers(dest="command", required=True, metavar="COMMAND")
     listing = events.add_parser("list", help="list events, oldest first")
     listing.add_argument("--action", help="only events of this action, e.g. configuration_error")
     _json_option(listing, listing_json)
+    events.add_parser(
+        "cleanup",
+        help="delete the events older than their retention (EVENT_RETENTION_DAYS when they "
+        "were recorded); run it from cron",
+    )
 
     backup = areas.add_parser(
         "backup",
@@ -235,6 +240,8 @@ def run(args: argparse.Namespace, store: Store, settings: Settings) -> int:
         return 1 if any(error is not None for _, error in results) else 0
     elif command == ("events", "list"):
         _listing(as_json, store.list_events(args.action), _event_line)
+    elif command == ("events", "cleanup"):
+        print(f"deleted {store.cleanup_events()} expired events")
     elif command == ("backup", None):
         store.backup(args.file)
         print(f"copied the database to {args.file}")
@@ -376,7 +383,8 @@ def _carry_out(args: argparse.Namespace) -> int:
     try:
         _refuse_a_missing_sqlite_file(url, shown)
         try:
-            store = Store(settings.database_url)
+            retention = timedelta(days=settings.event_retention_days)
+            store = Store(settings.database_url, event_retention=retention)
         except ImportError:
             raise Failure(
                 f"no driver for the database at {shown}; DATABASE_URL can name SQLite "

@@ -1,6 +1,8 @@
 """Bearer-token authentication, as authentik's TokenAuthentication answers it, followed
 by the operation's permission checks."""
 
+from urllib.parse import parse_qsl
+
 from connexion import context
 from connexion.middleware.abstract import ROUTING_CONTEXT
 
@@ -9,6 +11,8 @@ from app.concurrency import reading
 from app.framework import VALIDATED_QUERY
 from app.permissions import authorize
 from app.plex import PlexTV
+from app.throttle import client_address
+from models.events import Audit
 from models.store import Identity, Store, StoredObject
 
 
@@ -74,6 +78,32 @@ def identity_in(request_context: dict) -> Identity | None:
     """The caller the security check found, from a request's Connexion context."""
     token_info = request_context.get("token_info")
     return token_info.get("identity") if isinstance(token_info, dict) else None
+
+
+def current_audit() -> Audit:
+    """Who is writing, from where, by which request: what the event about the write
+    records (models/events.py cleanses it)."""
+    identity = current_identity()
+    return request_audit(
+        {"pk": identity.user_id, "username": identity.username, "email": identity.email}
+    )
+
+
+def request_audit(user: dict) -> Audit:
+    """The request's part of an event, for `user` ({} where the store finds who it is)."""
+    scope, trusted_proxies = context.context["request"]
+    headers = dict(scope["headers"])
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return Audit(
+        user=user,
+        client_ip=client_address(scope, trusted_proxies),
+        http_request={
+            "args": dict(query),
+            "path": scope["path"],
+            "method": scope["method"],
+            "user_agent": headers.get(b"user-agent", b"").decode("latin-1"),
+        },
+    )
 
 
 def current_query() -> dict:

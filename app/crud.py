@@ -6,7 +6,13 @@ its resource's operationIds after these (`handlers/`), with the operationId pref
 import inspect
 from collections.abc import Callable
 
-from app.auth import current_identity, current_object, current_query, current_store
+from app.auth import (
+    current_audit,
+    current_identity,
+    current_object,
+    current_query,
+    current_store,
+)
 from app.concurrency import reading, writing
 from app.pagination import Paginator
 from app.permissions import OPERATION_RESOURCES, check_may_list, viewable_used_by
@@ -63,7 +69,7 @@ class ResourceOperations:
 
     async def _create(self, body):
         store = current_store()
-        created = await writing(store, store.create, self.resource, body)
+        created = await writing(store, store.create, self.resource, body, current_audit())
         return self.shown(current_identity(), created), 201
 
     async def _retrieve(self, **_key):
@@ -72,12 +78,13 @@ class ResourceOperations:
 
     async def _update(self, body=None, **key):
         store = current_store()
-        stored = await writing(store, store.update, self.resource, _key_of(key), body)
+        audit = current_audit()
+        stored = await writing(store, store.update, self.resource, _key_of(key), body, audit)
         return self.shown(current_identity(), stored), 200
 
     async def _destroy(self, **key):
         store = current_store()
-        await writing(store, store.delete, self.resource, _key_of(key))
+        await writing(store, store.delete, self.resource, _key_of(key), current_audit())
         return None, 204
 
     async def _used_by_list(self, **key):

@@ -13,6 +13,7 @@ from app.plex import (
     servers_allowed,
 )
 from app.service import record_plex_outcome
+from models.events import Audit
 from models.logins import LoginSource
 from models.store import Identity, Store
 
@@ -53,26 +54,37 @@ async def _checked_account(
 
 
 async def redeem(
-    store: Store, plex: PlexTV, identity: Identity | None, slug: str, plex_token: str
+    store: Store,
+    plex: PlexTV,
+    identity: Identity | None,
+    slug: str,
+    plex_token: str,
+    audit: Audit | None = None,
 ) -> dict:
-    """`redeem_token`: link the account to the caller, or start its login or enrolment."""
+    """`redeem_token`: link the account to the caller, or start its login or enrolment.
+    `audit`: the request, for the `source_linked` and `login` events."""
     source, info, identifier = await _checked_account(store, plex, slug, plex_token)
     if identity is not None:
         await in_worker_thread(
-            store.link_plex_account, identity.user_id, source.pk, identifier, plex_token
+            store.link_plex_account, identity.user_id, source.pk, identifier, plex_token, audit
         )
         return {"component": "xak-flow-redirect", "to": SETTINGS_PAGE}
     flow_slug, pending = await in_worker_thread(
-        store.begin_login, source.pk, identifier, info, plex_token
+        store.begin_login, source.pk, identifier, info, plex_token, audit
     )
     return {"component": "xak-flow-redirect", "to": f"/if/flow/{flow_slug}/?plex_login={pending}"}
 
 
 async def redeem_authenticated(
-    store: Store, plex: PlexTV, identity: Identity, slug: str, plex_token: str
+    store: Store,
+    plex: PlexTV,
+    identity: Identity,
+    slug: str,
+    plex_token: str,
+    audit: Audit | None = None,
 ) -> None:
     """`redeem_token_authenticated`: connect the account to the caller (again: update)."""
     source, _info, identifier = await _checked_account(store, plex, slug, plex_token)
     await in_worker_thread(
-        store.link_plex_account, identity.user_id, source.pk, identifier, plex_token
+        store.link_plex_account, identity.user_id, source.pk, identifier, plex_token, audit
     )

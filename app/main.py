@@ -4,6 +4,7 @@ import gc
 import json
 import logging
 import re
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -50,11 +51,14 @@ class RoutedRequestMiddleware:
     - the app's store and plex.tv client are handed to the security function and
       handlers."""
 
-    def __init__(self, app, store: Store, plex: PlexTV, paths: dict[str, CompiledPath]):
+    def __init__(
+        self, app, store: Store, plex: PlexTV, paths: dict[str, CompiledPath], trusted_proxies=0
+    ):
         self.app = app
         self.store = store
         self.plex = plex
         self.paths = paths
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -65,6 +69,8 @@ class RoutedRequestMiddleware:
             context = extensions.setdefault("connexion_context", {})
             context["store"] = self.store
             context["plex"] = self.plex
+            # What an event about a write made by this request records (app/auth.py).
+            context["request"] = (scope, self.trusted_proxies)
             path = self.paths.get(operation_id.rpartition(".")[2])
             context["path_fits"] = path is None or path.fits(scope.get("path_params", {}))
             scope["headers"] = _media_type_lowered(scope["headers"])
@@ -194,7 +200,9 @@ def create_app(
     life, on one event loop (connections to plex.tv are then kept alive)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
-    store = Store(settings.database_url)
+    store = Store(
+        settings.database_url, event_retention=timedelta(days=settings.event_retention_days)
+    )
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
 
@@ -222,7 +230,13 @@ def create_app(
         middlewares=framework.middleware_stack(
             validate_responses,
             outermost=[partial(OperatorMiddleware, store=store, spec=spec, docs_path=DOCS_PATH)],
-            before_security=partial(RoutedRequestMiddleware, store=store, plex=plex, paths=paths),
+            before_security=partial(
+                RoutedRequestMiddleware,
+                store=store,
+                plex=plex,
+                paths=paths,
+                trusted_proxies=settings.trusted_proxies,
+            ),  # fmt: skip
             after_security=partial(
                 AfterSecurityMiddleware,
                 throttle=RateThrottle(settings.throttle_anon),

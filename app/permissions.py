@@ -6,10 +6,14 @@ or invisible object is a 404 and a missing permission a 403 whatever the body sa
 
 from app import errors
 from models.resources import (
+    ASSIGNED_BY_ROLES,
     CONNECTIONS,
+    EVENTS,
     FLOWS,
     GROUPS,
+    INITIAL_PERMISSIONS,
     PLEX_MAPPINGS,
+    ROLES,
     SOURCES,
     TOKENS,
     USED_BY_MODELS,
@@ -27,6 +31,16 @@ OPERATION_RESOURCES = {
     "core_users": USERS,
     "core_tokens": TOKENS,
     "core_groups": GROUPS,
+    "rbac_roles": ROLES,
+    "rbac_permissions_assigned_by_roles": ASSIGNED_BY_ROLES,
+    "rbac_initial_permissions": INITIAL_PERMISSIONS,
+    "events_events": EVENTS,
+}
+# Operations any authenticated caller may run: they show what exists, not who holds it.
+AUTHENTICATED_ONLY = {
+    "rbac_permissions_list",
+    "rbac_permissions_retrieve",
+    "events_events_actions_list",
 }
 # What an operation on one object needs beyond seeing it (`view`, global or on it): an
 # action of the resource's model, or a whole codename.
@@ -37,18 +51,34 @@ OBJECT_ACTIONS = {
     "destroy": "delete",
     "set_key_create": "authentik_core.set_token_key",
     "view_key_retrieve": "authentik_core.view_token_key",
-    "add_user_create": "authentik_core.add_user_to_group",
-    "remove_user_create": "authentik_core.remove_user_from_group",
+    # Groups' and roles' members are changed with different permissions.
+    "add_user_create": {
+        "authentik_core.group": "authentik_core.add_user_to_group",
+        "authentik_rbac.role": "authentik_rbac.change_role",
+    },
+    "remove_user_create": {
+        "authentik_core.group": "authentik_core.remove_user_from_group",
+        "authentik_rbac.role": "authentik_rbac.change_role",
+    },
+    "assign": "authentik_rbac.assign_role_permissions",
+    "unassign_partial_update": "authentik_rbac.unassign_role_permissions",
 }
 # Actions whose permission an owner needs as much as anyone (authentik grants it to nobody
 # by owning: a token's key is set by those trusted to).
 NOT_BY_OWNING = {"set_key_create"}
 
 
-def operation_resource(operation_id: str) -> tuple[Resource, str]:
-    """The resource and action of an operation (Connexion names it `handlers.<id>`)."""
+# `rbac_permissions_assigned_by_roles` is tried before any shorter prefix of it.
+_LONGEST_PREFIX_FIRST = sorted(OPERATION_RESOURCES.items(), key=lambda item: -len(item[0]))
+
+
+def operation_resource(operation_id: str) -> tuple[Resource | None, str]:
+    """The resource and action of an operation (Connexion names it `handlers.<id>`);
+    no resource for those any authenticated caller may run."""
     operation_id = operation_id.rpartition(".")[2]
-    for prefix, resource in OPERATION_RESOURCES.items():
+    if operation_id in AUTHENTICATED_ONLY:
+        return None, operation_id
+    for prefix, resource in _LONGEST_PREFIX_FIRST:
         if operation_id.startswith(prefix + "_"):
             return resource, operation_id.removeprefix(prefix + "_")
     # Every secured operation must say what it needs: never let one through unchecked.
@@ -63,6 +93,8 @@ def authorize(
     it is on one, so that neither is looked up twice. A path value its parameter's
     schema refuses (`path_fits` false) names nothing."""
     resource, action = operation_resource(operation_id)
+    if resource is None:
+        return identity, None
     if action == "create" and not resource.self_service:
         check_may_add(identity, resource)
     if action in OBJECT_ACTIONS or action == "used_by_list":
@@ -83,6 +115,8 @@ def authorize(
         ):
             raise errors.detail(404, resource.not_found)
         needed = OBJECT_ACTIONS.get(action)
+        if isinstance(needed, dict):
+            needed = needed[resource.permission_model]
         if needed is not None and "." not in needed:
             needed = resource.codename(needed)
         exempt = owns and action not in NOT_BY_OWNING
@@ -103,15 +137,17 @@ def check_may_add(identity: Identity, resource: Resource) -> None:
         raise errors.detail(403, errors.PERMISSION_DENIED)
 
 
-def check_may_view(store: Store, identity: Identity, resource: Resource, key: str) -> str:
-    """The primary key of the object the key names, if the caller may view it; the
-    resource's 404 otherwise, as for an object that does not exist."""
+def check_may_view(
+    store: Store, identity: Identity, resource: Resource, key: str, not_found: str | None = None
+) -> str:
+    """The primary key of the object the key names, if the caller may view it; a 404
+    otherwise, as for an object that does not exist (the resource's, or `not_found`)."""
     found = store.find(resource, key)
     if found is not None:
         identity = store.with_grants_on(identity, [found.pk])
         if identity.has_perm(resource.codename("view"), found.pk):
             return found.pk
-    raise errors.detail(404, resource.not_found)
+    raise errors.detail(404, not_found or resource.not_found)
 
 
 def check_superuser_flag(identity: Identity, wanted: bool | None, current: bool, pk=None):

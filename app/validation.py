@@ -466,6 +466,8 @@ class CompiledQuery:
         for parameter, schema, validator in self.parameters:
             name = parameter["name"]
             if name not in given:
+                if parameter.get("required"):  # django-filter's required filter
+                    problems[name] = [errors.REQUIRED]
                 continue
             if schema.get("type") == "array":
                 item_schema = schema.get("items", {})

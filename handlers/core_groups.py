@@ -1,6 +1,6 @@
 """`/core/groups/`: groups, their members, and whether they make them superusers."""
 
-from app.auth import current_identity, current_query, current_store
+from app.auth import current_audit, current_identity, current_query, current_store
 from app.concurrency import reading, writing
 from app.crud import ResourceOperations
 from app.permissions import check_may_view, check_superuser_flag
@@ -59,12 +59,12 @@ async def core_groups_partial_update(group_uuid, body=None):
 async def core_groups_add_user_create(group_uuid, body):
     store, identity = current_store(), current_identity()
     user = await reading(store, check_may_view, store, identity, USERS, str(body["pk"]))
-    await writing(store, store.add_member, str(group_uuid), int(user))
+    await writing(store, store.add_member, str(group_uuid), int(user), current_audit())
     return None, 204
 
 
 async def core_groups_remove_user_create(group_uuid, body):
     store, identity = current_store(), current_identity()
     user = await reading(store, check_may_view, store, identity, USERS, str(body["pk"]))
-    await writing(store, store.remove_member, str(group_uuid), int(user))
+    await writing(store, store.remove_member, str(group_uuid), int(user), current_audit())
     return None, 204

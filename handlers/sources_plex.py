@@ -1,6 +1,13 @@
 """`/sources/plex/`: Plex sources, and the Plex login that redeems a token with one."""
 
-from app.auth import current_identity, current_identity_or_none, current_plex, current_store
+from app.auth import (
+    current_audit,
+    current_identity,
+    current_identity_or_none,
+    current_plex,
+    current_store,
+    request_audit,
+)
 from app.crud import ResourceOperations
 from app.login import redeem, redeem_authenticated
 from app.permissions import without_secrets
@@ -20,10 +27,12 @@ sources_plex_used_by_list = _sources.used_by_list
 async def sources_plex_redeem_token_create(body, slug=None):
     identity = current_identity_or_none()
     store, plex = current_store(), current_plex()
-    return await redeem(store, plex, identity, slug or "", body["plex_token"]), 200
+    audit = request_audit({}) if identity is None else current_audit()
+    return await redeem(store, plex, identity, slug or "", body["plex_token"], audit), 200
 
 
 async def sources_plex_redeem_token_authenticated_create(body, slug=None):
     store, plex = current_store(), current_plex()
-    await redeem_authenticated(store, plex, current_identity(), slug or "", body["plex_token"])
+    identity, audit = current_identity(), current_audit()
+    await redeem_authenticated(store, plex, identity, slug or "", body["plex_token"], audit)
     return None, 204

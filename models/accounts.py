@@ -11,10 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.errors import Invalid, NotFound
+from models.events import Audit
 from models.identity import (
     Group,
     Role,
@@ -30,11 +32,15 @@ from models.identity import (
 from models.plex import UserPlexSourceConnection
 from models.resources import (
     GROUPS,
+    PERMISSIONS_BY_CODENAME,
     RESOURCES,
+    RESOURCES_BY_MODEL,
+    ROLES,
     TOKENS,
     USERS,
     Resource,
     column_key,
+    exists,
     stored_row,
 )
 
@@ -169,9 +175,10 @@ class AccountsMixin:
         if not self.remove_member(str(group_pk), user_pk):
             raise AccountError(f"user {username!r} is not in group {group_name!r}")
 
-    def add_member(self, group_key: str, user_pk: int) -> bool:
+    def add_member(self, group_key: str, user_pk: int, audit: Audit | None = None) -> bool:
         """Put the user in the group named by its URL key; whether it was not in it.
-        The user must exist."""
+        The user must exist. With `audit`, a change records `model_updated` of the
+        group, as authentik records changes of a group's members."""
         try:
             with self._writing() as connection:
                 group = stored_row(connection, GROUPS, group_key, GROUPS.found_by_key)[0]
@@ -179,16 +186,90 @@ class AccountsMixin:
                 if connection.scalar(select(user_groups.c.user_id).where(member)) is not None:
                     return False
                 connection.execute(insert(user_groups).values(user_id=user_pk, group_uuid=group))
+                self._group_updated(connection, group, audit)
                 return True
         except IntegrityError:  # another request added it between our look and our write
             return False
 
-    def remove_member(self, group_key: str, user_pk: int) -> bool:
-        """Take the user out of the group named by its URL key; whether it was in it."""
+    def remove_member(self, group_key: str, user_pk: int, audit: Audit | None = None) -> bool:
+        """Take the user out of the group named by its URL key; whether it was in it.
+        With `audit`, a change records `model_updated` of the group."""
         with self._writing() as connection:
             group = stored_row(connection, GROUPS, group_key, GROUPS.found_by_key)[0]
             member = (user_groups.c.user_id == user_pk) & (user_groups.c.group_uuid == group)
-            return connection.execute(delete(user_groups).where(member)).rowcount > 0
+            removed = connection.execute(delete(user_groups).where(member)).rowcount > 0
+            if removed:
+                self._group_updated(connection, group, audit)
+            return removed
+
+    def _group_updated(self, connection: Connection, group, audit: Audit | None) -> None:
+        if audit is None:
+            return
+        (shown,) = GROUPS.represent_all(
+            connection, connection.execute(GROUPS.rows.where(GROUPS.pk == group))
+        )
+        self._record_model_event(connection, "model_updated", GROUPS, group, shown, audit)
+
+    def add_role_holder(self, role_key: str, user_pk: int) -> bool:
+        """Give the role named by its URL key to the user; whether it did not hold it."""
+        try:
+            with self._writing() as connection:
+                role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
+                held = (user_roles.c.user_id == user_pk) & (user_roles.c.role_uuid == role)
+                if connection.scalar(select(user_roles.c.user_id).where(held)) is not None:
+                    return False
+                connection.execute(insert(user_roles).values(user_id=user_pk, role_uuid=role))
+                return True
+        except IntegrityError:  # another request gave it between our look and our write
+            return False
+
+    def remove_role_holder(self, role_key: str, user_pk: int) -> bool:
+        """Take the role named by its URL key from the user; whether it held it."""
+        with self._writing() as connection:
+            role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
+            held = (user_roles.c.user_id == user_pk) & (user_roles.c.role_uuid == role)
+            return connection.execute(delete(user_roles).where(held)).rowcount > 0
+
+    def assign_permissions(
+        self, role_key: str, codenames: list[str], model: str | None, object_pk: str | None
+    ) -> list[int]:
+        """Give the role these permissions, globally (no model) or on one object; the
+        ids of the role's hold of each, in order (an existing hold keeps its id)."""
+        with self._writing() as connection:
+            role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
+            wanted, on = _permissions_asked(connection, codenames, model, object_pk)
+            ids = []
+            for codename in wanted:
+                query = _permission_query(codename, role, on)
+                found = connection.scalar(select(RolePermission.id).where(*query))
+                if found is None:
+                    values = {"role_uuid": role, "codename": codename, "object_pk": on}
+                    found = connection.execute(insert(RolePermission).values(values))
+                    found = found.inserted_primary_key[0]
+                ids.append(found)
+            return ids
+
+    def unassign_permissions(
+        self, role_key: str, codenames: list[str], model: str | None, object_pk: str | None
+    ) -> None:
+        """Take these permissions from the role; those it does not hold are ignored."""
+        with self._writing() as connection:
+            role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
+            wanted, on = _permissions_asked(connection, codenames, model, object_pk)
+            for codename in wanted:
+                query = _permission_query(codename, role, on)
+                connection.execute(delete(RolePermission).where(*query))
+
+    def global_codenames_of(self, role_key: str) -> set[str]:
+        """The permissions the role holds globally (none for an unknown role)."""
+        role = column_key(Role.role_uuid, role_key)
+        if role is None:
+            return set()
+        with self._reading() as connection:
+            held = select(RolePermission.codename).where(
+                RolePermission.role_uuid == role, RolePermission.object_pk.is_(None)
+            )
+            return set(connection.scalars(held))
 
     def create_token(
         self, identifier: str, username: str, *, expires: datetime | None = None
@@ -283,7 +364,10 @@ class AccountsMixin:
         object_pk = self._object_pk(codename, obj)
         with self._write() as session:
             role = self._managed_role(session, user, group, create=True)
-            if session.scalar(_permission_query(codename, role, object_pk)):
+            held = select(RolePermission).where(
+                *_permission_query(codename, role.role_uuid, object_pk)
+            )
+            if session.scalar(held):
                 return False
             session.add(
                 RolePermission(role_uuid=role.role_uuid, codename=codename, object_pk=object_pk)
@@ -297,7 +381,11 @@ class AccountsMixin:
             held = (
                 []
                 if role is None
-                else session.scalars(_permission_query(codename, role, object_pk)).all()
+                else session.scalars(
+                    select(RolePermission).where(
+                        *_permission_query(codename, role.role_uuid, object_pk)
+                    )
+                ).all()
             )
             if not held:
                 raise AccountError("no such grant")
@@ -399,12 +487,46 @@ def _holder_labels(session: Session) -> dict[str, str]:
     return labels
 
 
-def _permission_query(codename: str, role: Role, object_pk: str | None):
+def _permission_query(codename: str, role_uuid, object_pk: str | None) -> tuple:
+    """The conditions on a role's hold of one permission, globally or on one object."""
     object_is = (
         RolePermission.object_pk.is_(None)
         if object_pk is None
         else RolePermission.object_pk == object_pk
     )
-    return select(RolePermission).where(
-        RolePermission.role_uuid == role.role_uuid, RolePermission.codename == codename, object_is
-    )
+    return RolePermission.role_uuid == role_uuid, RolePermission.codename == codename, object_is
+
+
+TOGETHER = "The fields model, object_pk must be used together."
+GLOBAL_NEEDS_APP = "When assigning global permissions, codename must be given as app_label.codename"
+
+
+def _permissions_asked(
+    connection: Connection, codenames: list[str] | None, model: str | None, object_pk
+) -> tuple[list[str], str | None]:
+    """The full codenames an assign or unassign names and the object pk they are on
+    (None: global); Invalid, in authentik's words where it has them, otherwise."""
+    if codenames is None:
+        raise Invalid({"permissions": ["This field is required."]})
+    if (model is None) != (object_pk is None):
+        raise Invalid({"non_field_errors": [TOGETHER]})
+    if model is None and any("." not in codename for codename in codenames):
+        raise Invalid({"permissions": [GLOBAL_NEEDS_APP]})
+    wanted = []
+    for codename in codenames:
+        full = codename if "." in codename else f"{model.split('.')[0]}.{codename}"
+        permission = PERMISSIONS_BY_CODENAME.get(full)
+        if permission is None:
+            raise Invalid({"permissions": [f"Unknown permission {codename}."]})
+        if model is not None and permission.resource.permission_model != model:
+            raise Invalid(
+                {"permissions": [f"Permission {codename} is not a permission of {model}."]}
+            )
+        wanted.append(full)
+    if model is None:
+        return list(dict.fromkeys(wanted)), None
+    resource = RESOURCES_BY_MODEL[model]
+    key = column_key(resource.pk, object_pk)
+    if key is None or not exists(connection, resource.model, key):
+        raise Invalid({"object_pk": [f"No {model} has the primary key {object_pk}."]})
+    return list(dict.fromkeys(wanted)), str(key)

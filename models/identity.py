@@ -165,6 +165,32 @@ class RolePermission(Base):
     object_pk: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
+class InitialPermissions(Base):
+    """Permissions a role receives on each object that one of its holders creates
+    through the API (those of the created object's model): how a creator gets to see and
+    change what it made (docs/behaviour.md §4)."""
+
+    __tablename__ = "initial_permissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), unique=True)
+    role_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey("role.role_uuid", ondelete="CASCADE"))
+
+
+# The codenames of each set (`app_label.codename`); the API names them by catalogue id
+# (models/catalogue.py).
+initial_permission_codenames = Table(
+    "initial_permissions_codename",
+    Base.metadata,
+    Column(
+        "initial_id",
+        ForeignKey("initial_permissions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("codename", String(150), primary_key=True),
+)
+
+
 class InstallId(Base):
     """This database's install id, made once by its migration: users' `uid` derives from
     it, so that it is stable for the installation and differs between installations."""
@@ -284,10 +310,10 @@ def partial_user_api(user) -> dict:
     }
 
 
-def group_api(group, members: list[dict]) -> dict:
+def group_api(group, members: list[dict], roles: list[dict]) -> dict:
     """The Group representation, in authentik's field order, of a Group or a row of its
-    table, given its members as PartialUser dicts. This server keeps no hierarchy of
-    groups and no roles yet: those lists are empty (docs/behaviour.md §10)."""
+    table, given its members as PartialUser dicts and its roles as Role dicts. This
+    server keeps no hierarchy of groups: those lists are empty (docs/behaviour.md §10)."""
     return {
         "pk": str(group.group_uuid),
         "num_pk": group_num_pk(group.group_uuid),
@@ -298,8 +324,8 @@ def group_api(group, members: list[dict]) -> dict:
         "users": [member["pk"] for member in members],
         "users_obj": members,
         "attributes": group.attributes,
-        "roles": [],
-        "roles_obj": [],
+        "roles": [role["pk"] for role in roles],
+        "roles_obj": roles,
         "inherited_roles_obj": [],
         "children": [],
         "children_obj": [],

@@ -77,19 +77,3 @@ class PendingLogin(Base):
     expires: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     flow: Mapped[Flow | None] = relationship()
-
-
-class Event(Base):
-    """Something an administrator should know about, such as a Plex token plex.tv no
-    longer accepts (authentik's `configuration_error` event)."""
-
-    __tablename__ = "event"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
-    action: Mapped[str] = mapped_column(String(32), index=True)
-    message: Mapped[str] = mapped_column(Text)
-    source_pk: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("plex_source.pbm_uuid", ondelete="SET NULL"), nullable=True
-    )
-    context: Mapped[dict] = mapped_column(JSON, default=dict)

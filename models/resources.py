@@ -5,7 +5,7 @@ import json
 import uuid
 from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -29,18 +29,27 @@ from sqlalchemy.orm import Session
 
 from models.base import json_value_is, now, parse_datetime, uuid_text
 from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, Invalid, NotFound
+from models.events import Event, event_api
 from models.identity import (
     IN_A_SUPERUSER_GROUP,
     Group,
+    InitialPermissions,
     InstallId,
+    Role,
+    RolePermission,
     Token,
     User,
     group_api,
+    group_roles,
+    initial_permission_codenames,
+    managed_role_name,
     partial_group_api,
     partial_user_api,
+    roles_of,
     token_api,
     user_api,
     user_groups,
+    user_roles,
 )
 from models.plex import UserPlexSourceConnection, connection_api
 from models.sources import (
@@ -93,11 +102,19 @@ class Resource:
     related: Callable[[Connection, list], object] | None = None
     # A user may create these for itself without the `add` permission (API tokens).
     self_service: bool = False
-    # Permissions of the model beyond view, add, change and delete, by codename's name.
-    more_permissions: tuple[str, ...] = ()
+    # Permissions of the model beyond view, add, change and delete: codename -> name.
+    more_permissions: dict = field(default_factory=dict)
     # Users and groups hold their own permissions on a managed role of this kind, which
     # goes when they do.
     managed_role: str | None = None
+    # authentik's verbose name of the model (permission names, /rbac/permissions/).
+    verbose_name: str = ""
+    # How events name an object, from its representation: authentik's `name` field where
+    # the model has one, its str() otherwise.
+    label: Callable[[dict], str] = lambda representation: representation["name"]
+    # Conditions that need several query parameters at once (given them all, by name);
+    # their names are in filter_clauses too, which then add nothing themselves.
+    combined_filters: Callable[[dict], list] = lambda filters: []
 
     @cached_property
     def lookup_query(self):
@@ -149,9 +166,17 @@ class Resource:
         return f"{app}.{action}_{model}"
 
     @property
+    def app_label(self) -> str:
+        return self.permission_model.split(".")[0]
+
+    @property
+    def model_name(self) -> str:
+        return self.permission_model.split(".")[1]
+
+    @property
     def codenames(self) -> list[str]:
         """Every permission on the model's objects, as authentik names them."""
-        app = self.permission_model.split(".")[0]
+        app = self.app_label
         return [self.codename(a) for a in ACTIONS] + [f"{app}.{p}" for p in self.more_permissions]
 
 
@@ -365,6 +390,7 @@ SOURCES = Resource(
     },
     default_ordering=("name",),
     unique={"slug": "source with this slug already exists."},
+    verbose_name="Plex Source",
     check_references=_check_source_references,
     columns_of=_source_columns_of,
     write_related=_write_source_mappings,
@@ -411,6 +437,7 @@ FLOWS = Resource(
     permission_model="authentik_flows.flow",
     lookup=Flow.slug,
     not_found="No Flow matches the given query.",
+    verbose_name="Flow",
     pk=Flow.flow_uuid,
     filters={
         "denied_action": Flow.denied_action,
@@ -465,6 +492,7 @@ PLEX_MAPPINGS = Resource(
     permission_model="authentik_sources_plex.plexsourcepropertymapping",
     lookup=PropertyMapping.pm_uuid,
     not_found="No PlexSourcePropertyMapping matches the given query.",
+    verbose_name="Plex Source Property Mapping",
     pk=PropertyMapping.pm_uuid,
     filters={"name": PropertyMapping.name},
     search=(PropertyMapping.name,),
@@ -540,6 +568,8 @@ CONNECTIONS = Resource(
     permission_model="authentik_sources_plex.userplexsourceconnection",
     lookup=UserPlexSourceConnection.id,
     not_found="No UserPlexSourceConnection matches the given query.",
+    verbose_name="User Plex Source Connection",
+    label=lambda c: UserPlexSourceConnection.label(c["user"], uuid.UUID(c["source"])),
     pk=UserPlexSourceConnection.id,
     filters={"user": UserPlexSourceConnection.user_id},
     filter_clauses={"source__slug": lambda slug: [PlexSource.slug == slug]},
@@ -579,6 +609,76 @@ _GROUPS_OF_USERS = (
 )
 
 
+_ROLES_OF_USERS = (
+    select(user_roles.c.user_id, Role.role_uuid, Role.name)
+    .join(Role, Role.role_uuid == user_roles.c.role_uuid)
+    .where(user_roles.c.user_id.in_(bindparam("holders", expanding=True)))
+    .order_by(user_roles.c.user_id, Role.name)
+)
+_ROLES_OF_GROUPS = (
+    select(group_roles.c.group_uuid, Role.role_uuid, Role.name)
+    .join(Role, Role.role_uuid == group_roles.c.role_uuid)
+    .where(group_roles.c.group_uuid.in_(bindparam("holders", expanding=True)))
+    .order_by(group_roles.c.group_uuid, Role.name)
+)
+
+
+def role_api(role) -> dict:
+    """The Role representation, of a Role or a row with its uuid and name."""
+    return {"pk": str(role.role_uuid), "name": role.name}
+
+
+def _roles_of(connection: Connection, query, holders) -> dict:
+    """Each holder's own roles (users' or groups', by `query`), as Roles by name; one
+    query for all of them."""
+    roles: dict = {}
+    holders = list(dict.fromkeys(holders))
+    if holders:
+        for holder, role_uuid, name in connection.execute(query, {"holders": holders}):
+            roles.setdefault(holder, []).append({"pk": str(role_uuid), "name": name})
+    return roles
+
+
+UserRelations = namedtuple("UserRelations", "groups roles")
+
+
+def _relations_of_users(connection: Connection, user_ids) -> UserRelations:
+    """Each user's groups and roles, for a page of users (or of their tokens)."""
+    user_ids = list(user_ids)
+    return UserRelations(
+        _groups_of_users(connection, user_ids), _roles_of(connection, _ROLES_OF_USERS, user_ids)
+    )
+
+
+def _check_roles(connection: Connection, data: dict) -> dict:
+    """Roles named must exist (the first missing one is reported, as DRF does)."""
+    given = data.get("roles") or []
+    wanted = [uuid.UUID(pk) for pk in given]
+    query = select(Role.role_uuid).where(Role.role_uuid.in_(wanted))
+    found = set(connection.scalars(query)) if wanted else set()
+    missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
+    return {} if missing is None else {"roles": [DOES_NOT_EXIST.format(pk=missing)]}
+
+
+def _write_roles(connection: Connection, link, holder, managed: str, data: dict) -> None:
+    """A role list given replaces the holder's roles (`link`: user_role or group_role,
+    by its holder column), except its own managed role, which stays while it does."""
+    if "roles" not in data:
+        return
+    own = select(Role.role_uuid).where(Role.managed == managed).scalar_subquery()
+    connection.execute(
+        delete(link.table).where(link == holder, link.table.c.role_uuid.is_distinct_from(own))
+    )
+    kept = set(connection.scalars(select(link.table.c.role_uuid).where(link == holder)))
+    rows = [
+        {link.key: holder, "role_uuid": role}
+        for role in dict.fromkeys(map(uuid.UUID, data["roles"]))
+        if role not in kept
+    ]
+    if rows:
+        connection.execute(insert(link.table), rows)
+
+
 def _groups_of_users(connection: Connection, user_ids) -> dict[int, list[dict]]:
     """Each user's groups, as PartialGroups in pk order; one query for all of them."""
     groups: dict[int, list[dict]] = {}
@@ -592,8 +692,8 @@ def _groups_of_users(connection: Connection, user_ids) -> dict[int, list[dict]]:
 INTERNAL_SERVICE_ACCOUNT = "internal_service_account"  # authentik's own; not made here
 
 
-def _represent_user(row, groups: dict) -> dict:
-    return user_api(row, groups.get(row.id, []), [])
+def _represent_user(row, related: "UserRelations") -> dict:
+    return user_api(row, related.groups.get(row.id, []), related.roles.get(row.id, []))
 
 
 def _check_user(connection: Connection, row, data: dict) -> dict:
@@ -610,8 +710,7 @@ def _check_user(connection: Connection, row, data: dict) -> dict:
     missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
     if missing is not None:
         problems["groups"] = [DOES_NOT_EXIST.format(pk=missing)]
-    if data.get("roles"):
-        problems["roles"] = [DOES_NOT_EXIST.format(pk=data["roles"][0])]
+    problems.update(_check_roles(connection, data))
     return problems
 
 
@@ -624,8 +723,9 @@ def _user_columns_of(data: dict) -> dict:
     return values
 
 
-def _write_user_groups(connection: Connection, pk: int, data: dict) -> None:
-    """A group list given replaces the user's memberships."""
+def _write_user_relations(connection: Connection, pk: int, data: dict) -> None:
+    """A group list given replaces the user's memberships; a role list its roles."""
+    _write_roles(connection, user_roles.c.user_id, pk, managed_role_name("user", pk), data)
     if "groups" not in data:
         return
     connection.execute(delete(user_groups).where(user_groups.c.user_id == pk))
@@ -658,6 +758,15 @@ def _user_used_by(connection: Connection, pk: int) -> list[dict]:
                       UserPlexSourceConnection.label(pk, c.source_pk), "cascade")
         for c in connection.execute(_USER_CONNECTIONS, {"pk": pk})
     ]  # fmt: skip
+
+
+def _holders_of_roles(named_by, values: list):
+    """The users holding directly any of the roles `named_by` (a column of Role) names."""
+    return (
+        select(user_roles.c.user_id)
+        .join(Role, Role.role_uuid == user_roles.c.role_uuid)
+        .where(named_by.in_(values))
+    )
 
 
 def _is_superuser(wanted: bool) -> list:
@@ -721,10 +830,11 @@ USERS = Resource(
     model=User,
     columns=_user_columns(),
     represent=_represent_user,
-    related=lambda connection, rows: _groups_of_users(connection, [r.id for r in rows]),
+    related=lambda connection, rows: _relations_of_users(connection, [r.id for r in rows]),
     permission_model="authentik_core.user",
     lookup=User.id,
     not_found="No User matches the given query.",
+    verbose_name="User",
     pk=User.id,
     filters={
         "email": User.email,
@@ -734,7 +844,12 @@ USERS = Resource(
         "username": User.username,
         "uuid": User.uuid,
     },
-    relation_filters={"groups_by_name": Group.name, "groups_by_pk": Group.group_uuid},
+    relation_filters={
+        "groups_by_name": Group.name,
+        "groups_by_pk": Group.group_uuid,
+        "roles_by_name": Role.name,
+        "roles_by_pk": Role.role_uuid,
+    },
     filter_clauses={
         "attributes": _attributes_hold(User.attributes),
         "type": lambda values: [User.type.in_(values)],
@@ -744,9 +859,10 @@ USERS = Resource(
         "groups_by_pk": lambda pks: _in_a_membership(User, Group, Group.group_uuid)(
             [uuid.UUID(pk) for pk in pks]
         ),
-        # No roles exist yet: naming any matches no user.
-        "roles_by_name": lambda names: [false()],
-        "roles_by_pk": lambda pks: [false()],
+        "roles_by_name": lambda names: [User.id.in_(_holders_of_roles(Role.name, names))],
+        "roles_by_pk": lambda pks: [
+            User.id.in_(_holders_of_roles(Role.role_uuid, [uuid.UUID(pk) for pk in pks]))
+        ],
         # How the answer is shown, not which users (app/crud.py).
         "include_groups": lambda value: [],
         "include_roles": lambda value: [],
@@ -776,7 +892,7 @@ USERS = Resource(
     unique={"username": "This field must be unique."},
     check_references=_check_user,
     columns_of=_user_columns_of,
-    write_related=_write_user_groups,
+    write_related=_write_user_relations,
     used_by=_user_used_by,
     managed_role="user",
 )
@@ -794,8 +910,8 @@ def token_label(identifier: str, expiring: bool, expires) -> str:
     return f"{identifier} (expires={expires})" if expiring else identifier
 
 
-def _represent_token(row, groups: dict) -> dict:
-    return token_api(row, _represent_user(_Prefixed(row, "user__"), groups))
+def _represent_token(row, related: UserRelations) -> dict:
+    return token_api(row, _represent_user(_Prefixed(row, "user__"), related))
 
 
 def _check_token(connection: Connection, row, data: dict) -> dict:
@@ -845,11 +961,15 @@ TOKENS = Resource(
         *_user_columns("user__"),
     ),
     represent=_represent_token,
-    related=lambda connection, rows: _groups_of_users(connection, [r.user_id for r in rows]),
+    related=lambda connection, rows: _relations_of_users(connection, [r.user_id for r in rows]),
     selected_from=Token.__table__.join(User, User.id == Token.user_id),
     permission_model="authentik_core.token",
     lookup=Token.identifier,
     not_found="No Token matches the given query.",
+    verbose_name="Token",
+    label=lambda t: token_label(
+        t["identifier"], t["expiring"], t["expires"] and parse_datetime(t["expires"])
+    ),
     pk=Token.token_uuid,
     filters={
         "description": Token.description,
@@ -878,7 +998,7 @@ TOKENS = Resource(
     },
     owner=Token.user_id,
     self_service=True,
-    more_permissions=("view_token_key", "set_token_key"),
+    more_permissions={"view_token_key": "View token's key", "set_token_key": "Set a token's key"},
     check_references=_check_token,
     columns_of=_token_columns_of,
 )
@@ -894,14 +1014,18 @@ _MEMBERS_OF_GROUPS = (
 )
 
 
-def _members_of_groups(connection: Connection, rows) -> dict:
-    """Each group's members, as PartialUsers in pk order; one query for all of them."""
+GroupRelations = namedtuple("GroupRelations", "members roles")
+
+
+def _relations_of_groups(connection: Connection, rows) -> GroupRelations:
+    """Each group's members, as PartialUsers in pk order, and its roles; one query for
+    each, for all of them."""
     members: dict = {}
     groups = [row.group_uuid for row in rows]
     if groups:
         for row in connection.execute(_MEMBERS_OF_GROUPS, {"groups": groups}):
             members.setdefault(row.group_uuid, []).append(partial_user_api(row))
-    return members
+    return GroupRelations(members, _roles_of(connection, _ROLES_OF_GROUPS, groups))
 
 
 NO_HIERARCHY = "Group hierarchies are not supported by this server: parents must be empty."
@@ -917,8 +1041,7 @@ def _check_group(connection: Connection, _row, data: dict) -> dict:
     missing = next((pk for pk in given if pk not in found), None)
     if missing is not None:
         problems["users"] = [DOES_NOT_EXIST.format(pk=missing)]
-    if data.get("roles"):
-        problems["roles"] = [DOES_NOT_EXIST.format(pk=data["roles"][0])]
+    problems.update(_check_roles(connection, data))
     return problems
 
 
@@ -926,8 +1049,10 @@ def _group_columns_of(data: dict) -> dict:
     return {name: v for name, v in data.items() if name not in ("users", "roles", "parents")}
 
 
-def _write_group_members(connection: Connection, pk: uuid.UUID, data: dict) -> None:
-    """A member list given replaces the group's members."""
+def _write_group_relations(connection: Connection, pk: uuid.UUID, data: dict) -> None:
+    """A member list given replaces the group's members; a role list its roles."""
+    managed = managed_role_name("group", pk)
+    _write_roles(connection, group_roles.c.group_uuid, pk, managed, data)
     if "users" not in data:
         return
     connection.execute(delete(user_groups).where(user_groups.c.group_uuid == pk))
@@ -955,11 +1080,14 @@ def _group_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
 GROUPS = Resource(
     model=Group,
     columns=tuple(Group.__table__.columns),
-    represent=lambda row, members: group_api(row, members.get(row.group_uuid, [])),
-    related=_members_of_groups,
+    represent=lambda row, related: group_api(
+        row, related.members.get(row.group_uuid, []), related.roles.get(row.group_uuid, [])
+    ),
+    related=_relations_of_groups,
     permission_model="authentik_core.group",
     lookup=Group.group_uuid,
     not_found="No Group matches the given query.",
+    verbose_name="Group",
     pk=Group.group_uuid,
     filters={"name": Group.name, "is_superuser": Group.is_superuser},
     relation_filters={"members_by_pk": User.id, "members_by_username": User.username},
@@ -979,19 +1107,353 @@ GROUPS = Resource(
     unique={"name": "Group with this name already exists."},
     check_references=_check_group,
     columns_of=_group_columns_of,
-    write_related=_write_group_members,
+    write_related=_write_group_relations,
     used_by=_group_used_by,
     managed_role="group",
-    more_permissions=(
-        "add_user_to_group",
-        "remove_user_from_group",
-        "enable_group_superuser",
-        "disable_group_superuser",
-    ),
+    more_permissions={
+        "add_user_to_group": "Add user to group",
+        "remove_user_from_group": "Remove user from group",
+        "enable_group_superuser": "Enable superuser status",
+        "disable_group_superuser": "Disable superuser status",
+    },
 )
 
 
-RESOURCES = (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS, USERS, TOKENS, GROUPS)
+# -- roles -----------------------------------------------------------------------------
+
+_ROLE_USERS = (
+    select(User.id, User.username)
+    .join(user_roles, user_roles.c.user_id == User.id)
+    .where(user_roles.c.role_uuid == bindparam("pk"))
+    .order_by(User.id)
+)
+_ROLE_GROUPS = (
+    select(Group.group_uuid, Group.name)
+    .join(group_roles, group_roles.c.group_uuid == Group.group_uuid)
+    .where(group_roles.c.role_uuid == bindparam("pk"))
+    .order_by(Group.group_uuid)
+)
+_ROLE_INITIAL_PERMISSIONS = (
+    select(InitialPermissions.id)
+    .where(InitialPermissions.role_uuid == bindparam("pk"))
+    .order_by(InitialPermissions.id)
+)
+
+
+def initial_permissions_label(role_uuid) -> str:
+    """How authentik names a set of initial permissions (its str())."""
+    return f"Initial Permissions for Role #{role_uuid}."
+
+
+def _role_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
+    """Its holders, which lose it with it, and the initial permissions naming it, which
+    go with it."""
+    return [
+        *(used_by_entry("authentik_core", "user", u.id, u.username, "cascade_many")
+          for u in connection.execute(_ROLE_USERS, {"pk": pk})),
+        *(used_by_entry("authentik_core", "group", g.group_uuid, f"Group {g.name}", "cascade_many")
+          for g in connection.execute(_ROLE_GROUPS, {"pk": pk})),
+        *(used_by_entry("authentik_rbac", "initialpermissions", i.id,
+                        initial_permissions_label(pk), "cascade")
+          for i in connection.execute(_ROLE_INITIAL_PERMISSIONS, {"pk": pk})),
+    ]  # fmt: skip
+
+
+def _roles_held(filters: dict) -> list:
+    """authentik's `users` and `groups` filters on roles: the roles held directly, or
+    with `inherited`, a user's through its groups too (groups have no ancestors here)."""
+    terms = []
+    user = filters.get("users")
+    if user is not None:
+        user = column_key(User.id, user)
+        if user is None:
+            return [false()]
+        held = select(user_roles.c.role_uuid).where(user_roles.c.user_id == user)
+        if filters.get("inherited") is True:
+            held = roles_of(user)
+        terms.append(Role.role_uuid.in_(held))
+    group = filters.get("groups")
+    if group is not None:
+        group = column_key(Group.group_uuid, group)
+        if group is None:
+            return [false()]
+        held = select(group_roles.c.role_uuid).where(group_roles.c.group_uuid == group)
+        terms.append(Role.role_uuid.in_(held))
+    return terms
+
+
+ROLES = Resource(
+    model=Role,
+    columns=(Role.role_uuid, Role.name, Role.managed),
+    represent=role_api,
+    permission_model="authentik_rbac.role",
+    lookup=Role.role_uuid,
+    not_found="No Role matches the given query.",
+    pk=Role.role_uuid,
+    filters={"name": Role.name},
+    filter_clauses={
+        "managed": lambda names: [Role.managed.in_(names)],
+        "managed__isnull": lambda isnull: [
+            Role.managed.is_(None) if isnull else Role.managed.is_not(None)
+        ],
+        # _roles_held reads these together.
+        "users": lambda value: [],
+        "groups": lambda value: [],
+        "inherited": lambda value: [],
+    },
+    combined_filters=_roles_held,
+    search=(Role.name,),
+    ordering={"pk": Role.role_uuid, "name": Role.name},
+    default_ordering=("name",),
+    unique={"name": "Role with this name already exists."},
+    used_by=_role_used_by,
+    verbose_name="Role",
+    more_permissions={
+        "assign_role_permissions": "Can assign permissions to users",
+        "unassign_role_permissions": "Can unassign permissions from users",
+    },
+)
+
+
+# The permissions of a page of roles, for /rbac/permissions/assigned_by_roles/.
+_PERMISSIONS_OF_ROLES = (
+    select(RolePermission.role_uuid, RolePermission.id, RolePermission.codename,
+           RolePermission.object_pk)
+    .where(RolePermission.role_uuid.in_(bindparam("roles", expanding=True)))
+    .order_by(RolePermission.role_uuid, RolePermission.id)
+)  # fmt: skip
+
+
+def _permissions_of_roles(connection: Connection, rows) -> dict:
+    held: dict = {}
+    roles = [row.role_uuid for row in rows]
+    if roles:
+        for row in connection.execute(_PERMISSIONS_OF_ROLES, {"roles": roles}):
+            held.setdefault(row.role_uuid, []).append(row)
+    return held
+
+
+def _assigned_by_role(row, held: dict) -> dict:
+    """A RoleAssignedObjectPermission: the role with all its permissions, global ones
+    (`model_permissions`) and those on single objects."""
+    model_permissions, object_permissions = [], []
+    for permission in held.get(row.role_uuid, []):
+        known = PERMISSIONS_BY_CODENAME.get(permission.codename)
+        if known is None:  # a codename this server no longer serves
+            continue
+        entry = {
+            "id": permission.id,
+            "codename": known.codename,
+            "model": known.resource.model_name,
+            "app_label": known.resource.app_label,
+        }
+        if permission.object_pk is None:
+            model_permissions.append({**entry, "name": known.name})
+        else:
+            object_permissions.append(
+                {**entry, "object_pk": permission.object_pk, "name": known.name}
+            )
+    return {
+        "role_pk": str(row.role_uuid),
+        "name": row.name,
+        "object_permissions": object_permissions,
+        "model_permissions": model_permissions,
+    }
+
+
+def _holding_permissions_of(filters: dict) -> list:
+    """The roles holding a permission of the `model` filter's model globally, or, with
+    `object_pk`, on that object too (authentik lists both)."""
+    resource = RESOURCES_BY_MODEL[filters["model"]]
+    held = RolePermission.codename.in_(resource.codenames)
+    on = RolePermission.object_pk.is_(None)
+    if filters.get("object_pk") is not None:
+        on = or_(on, RolePermission.object_pk == filters["object_pk"])
+    return [Role.role_uuid.in_(select(RolePermission.role_uuid).where(held, on))]
+
+
+ASSIGNED_BY_ROLES = replace(
+    ROLES,
+    represent=_assigned_by_role,
+    related=_permissions_of_roles,
+    filters={},
+    filter_clauses={"model": lambda value: [], "object_pk": lambda value: []},
+    combined_filters=_holding_permissions_of,
+    ordering={"name": Role.name},
+)
+
+
+# -- initial permissions ---------------------------------------------------------------
+
+_CODENAMES_OF_SETS = (
+    select(initial_permission_codenames.c.initial_id, initial_permission_codenames.c.codename)
+    .where(initial_permission_codenames.c.initial_id.in_(bindparam("sets", expanding=True)))
+    .order_by(initial_permission_codenames.c.initial_id)
+)
+
+
+def _codenames_of_sets(connection: Connection, rows) -> dict:
+    codenames: dict = {}
+    sets = [row.id for row in rows]
+    if sets:
+        for set_id, codename in connection.execute(_CODENAMES_OF_SETS, {"sets": sets}):
+            codenames.setdefault(set_id, []).append(codename)
+    return codenames
+
+
+def _represent_initial_permissions(row, codenames: dict) -> dict:
+    held = sorted(
+        (
+            PERMISSIONS_BY_CODENAME[c]
+            for c in codenames.get(row.id, ())
+            if c in PERMISSIONS_BY_CODENAME
+        ),
+        key=lambda permission: permission.id,
+    )
+    return {
+        "pk": row.id,
+        "name": row.name,
+        "role": str(row.role_uuid),
+        "permissions": [permission.id for permission in held],
+        "permissions_obj": [permission_api(permission) for permission in held],
+    }
+
+
+def _check_initial_permissions(connection: Connection, _row, data: dict) -> dict:
+    """The role must exist, and each permission id name a permission of the catalogue."""
+    problems = {}
+    role = data.get("role")
+    if role is not None and not exists(connection, Role, uuid.UUID(role)):
+        problems["role"] = [DOES_NOT_EXIST.format(pk=role)]
+    missing = next(
+        (pk for pk in data.get("permissions") or [] if pk not in PERMISSIONS_BY_ID), None
+    )
+    if missing is not None:
+        problems["permissions"] = [DOES_NOT_EXIST.format(pk=missing)]
+    return problems
+
+
+def _initial_permissions_columns_of(data: dict) -> dict:
+    values = {name: value for name, value in data.items() if name not in ("role", "permissions")}
+    if "role" in data:
+        values["role_uuid"] = uuid.UUID(data["role"])
+    return values
+
+
+def _write_initial_codenames(connection: Connection, pk: int, data: dict) -> None:
+    """A permission list given replaces the set's permissions."""
+    if "permissions" not in data:
+        return
+    table = initial_permission_codenames
+    connection.execute(delete(table).where(table.c.initial_id == pk))
+    codenames = dict.fromkeys(PERMISSIONS_BY_ID[pk_].full_codename for pk_ in data["permissions"])
+    if codenames:
+        connection.execute(
+            insert(table), [{"initial_id": pk, "codename": codename} for codename in codenames]
+        )
+
+
+INITIAL_PERMISSIONS = Resource(
+    model=InitialPermissions,
+    columns=tuple(InitialPermissions.__table__.columns),
+    represent=_represent_initial_permissions,
+    related=_codenames_of_sets,
+    permission_model="authentik_rbac.initialpermissions",
+    lookup=InitialPermissions.id,
+    not_found="No InitialPermissions matches the given query.",
+    pk=InitialPermissions.id,
+    filters={"name": InitialPermissions.name},
+    search=(InitialPermissions.name,),
+    ordering={"pk": InitialPermissions.id, "name": InitialPermissions.name},
+    default_ordering=("name",),
+    unique={"name": "Initial Permissions with this name already exists."},
+    check_references=_check_initial_permissions,
+    columns_of=_initial_permissions_columns_of,
+    write_related=_write_initial_codenames,
+    verbose_name="Initial Permissions",
+)
+
+
+def initial_grants(connection: Connection, resource: Resource, pk, creator: int) -> None:
+    """Give the roles that `creator` holds the permissions their initial-permissions
+    sets name on the object it has just created (those of the object's model)."""
+    table = initial_permission_codenames
+    wanted = (
+        select(InitialPermissions.role_uuid, table.c.codename)
+        .join(table, table.c.initial_id == InitialPermissions.id)
+        .where(
+            InitialPermissions.role_uuid.in_(roles_of(creator)),
+            table.c.codename.in_(resource.codenames),
+        )
+        .distinct()
+    )
+    rows = [
+        {"role_uuid": role, "codename": codename, "object_pk": str(pk)}
+        for role, codename in connection.execute(wanted)
+    ]
+    if rows:
+        connection.execute(insert(RolePermission), rows)
+
+
+# -- events ----------------------------------------------------------------------------
+
+
+def _context_model_pk(value: str) -> list:
+    """authentik's context_model_pk: hyphens do not count, so a UUID matches in either
+    form (events hold UUIDs as 32 hex digits)."""
+    return [Event.model_pk == value.replace("-", "")]
+
+
+EVENTS = Resource(
+    model=Event,
+    columns=tuple(Event.__table__.columns),
+    represent=event_api,
+    permission_model="authentik_events.event",
+    lookup=Event.id,
+    not_found="No Event matches the given query.",
+    pk=Event.id,
+    filters={
+        "client_ip": Event.client_ip,
+        "context_model_app": Event.model_app,
+        "context_model_name": Event.model_name,
+        "username": Event.username,
+    },
+    filter_clauses={
+        "action": lambda text: [Event.action.icontains(text, autoescape=True)],
+        "actions": lambda actions: [Event.action.in_(actions)],
+        "context_model_pk": _context_model_pk,
+        # No brands, authorized applications or devices are kept here: nothing matches.
+        "brand_name": lambda value: [false()],
+        "context_authorized_app": lambda value: [false()],
+        "context_device": lambda value: [false()],
+    },
+    search=(
+        uuid_text(Event.id),
+        cast(Event.user, String),
+        Event.action,
+        Event.app,
+        cast(Event.context, String),
+        Event.client_ip,
+    ),
+    ordering={
+        "pk": Event.id,
+        "action": Event.action,
+        "app": Event.app,
+        "client_ip": Event.client_ip,
+        "created": Event.created,
+        "expires": Event.expires,
+        "user": Event.username,
+    },
+    default_ordering=("-created",),
+    verbose_name="Event",
+)
+
+
+RESOURCES = (
+    SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS, USERS, TOKENS, GROUPS, ROLES,
+    INITIAL_PERMISSIONS, EVENTS,
+)  # fmt: skip
+RESOURCES_BY_MODEL = {resource.permission_model: resource for resource in RESOURCES}
 
 # What a UsedBy entry's `model_name` is served as, to check that the caller may view it.
 USED_BY_MODELS = {
@@ -1000,4 +1462,75 @@ USED_BY_MODELS = {
     "usersourceconnection": CONNECTIONS,
     "token": TOKENS,
     "user": USERS,
+    "group": GROUPS,
+    "initialpermissions": INITIAL_PERMISSIONS,
 }
+
+
+# -- the permission catalogue (/rbac/permissions/) ---------------------------------------
+
+APP_VERBOSE_NAMES = {
+    "authentik_core": "authentik Core",
+    "authentik_events": "authentik Events",
+    "authentik_flows": "authentik Flows",
+    "authentik_rbac": "authentik RBAC",
+    "authentik_sources_plex": "authentik Sources.Plex",
+}
+# The models whose permissions the catalogue lists, in the order that numbers them: ids
+# must not change between releases, so models are only ever appended.
+CATALOGUE_ORDER = (
+    "authentik_sources_plex.plexsource",
+    "authentik_sources_plex.plexsourcepropertymapping",
+    "authentik_sources_plex.userplexsourceconnection",
+    "authentik_flows.flow",
+    "authentik_core.user",
+    "authentik_core.group",
+    "authentik_core.token",
+    "authentik_rbac.role",
+    "authentik_rbac.initialpermissions",
+    "authentik_events.event",
+)
+
+
+@dataclass(frozen=True)
+class Permission:
+    id: int
+    codename: str  # without the app label, as Django names it
+    name: str
+    resource: Resource
+
+    @property
+    def full_codename(self) -> str:
+        return f"{self.resource.app_label}.{self.codename}"
+
+
+def _catalogue() -> tuple[Permission, ...]:
+    permissions = []
+    for model in CATALOGUE_ORDER:
+        resource = RESOURCES_BY_MODEL[model]
+        names = {
+            **{f"{a}_{resource.model_name}": f"Can {a} {resource.verbose_name}" for a in ACTIONS},
+            **resource.more_permissions,
+        }
+        for codename, name in names.items():
+            permissions.append(Permission(len(permissions) + 1, codename, name, resource))
+    return tuple(permissions)
+
+
+PERMISSIONS = _catalogue()
+PERMISSIONS_BY_ID = {permission.id: permission for permission in PERMISSIONS}
+PERMISSIONS_BY_CODENAME = {permission.full_codename: permission for permission in PERMISSIONS}
+
+
+def permission_api(permission: Permission) -> dict:
+    """The Permission representation."""
+    resource = permission.resource
+    return {
+        "id": permission.id,
+        "name": permission.name,
+        "codename": permission.codename,
+        "model": resource.model_name,
+        "app_label": resource.app_label,
+        "app_label_verbose": APP_VERBOSE_NAMES[resource.app_label],
+        "model_verbose": resource.verbose_name,
+    }

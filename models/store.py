@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Integer,
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import AccountsMixin
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
+from models.events import DEFAULT_RETENTION, Audit, Event, event_row, model_dict
 from models.identity import (
     IN_A_SUPERUSER_GROUP,
     Group,
@@ -45,7 +46,7 @@ from models.identity import (
     roles_of,
 )
 from models.logins import LoginsMixin
-from models.resources import Resource, column_key, stored_row
+from models.resources import Resource, column_key, initial_grants, stored_row
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -60,6 +61,7 @@ _TOKEN_HOLDER = (
         Token.expires,
         User.id,
         User.username,
+        User.email,
         User.is_active,
         IN_A_SUPERUSER_GROUP.label("is_superuser"),
     )
@@ -103,6 +105,7 @@ class Identity:
     is_superuser: bool
     global_permissions: frozenset[str] = frozenset()
     object_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+    email: str = ""
 
     def covers(self, codename: str) -> bool:
         """Whether the permission holds on every object."""
@@ -137,8 +140,9 @@ def normalise_url(url: str) -> str:
 
 
 class Store(AccountsMixin, LoginsMixin):
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, event_retention: timedelta = DEFAULT_RETENTION):
         self.url = normalise_url(url)
+        self.event_retention = event_retention
         self.engine = make_engine(self.url)
         # SQLite reads are local and short: the event loop may make them itself, on a
         # connection of its own so that it never waits for the worker threads' pool
@@ -272,9 +276,9 @@ class Store(AccountsMixin, LoginsMixin):
             if found.expiring and found.expires is not None and found.expires <= _now():
                 return None
             if found.is_superuser:  # holds every permission: no need to read grants
-                return Identity(found.id, found.username, True)
+                return Identity(found.id, found.username, True, email=found.email)
             held = connection.scalars(_GLOBAL_GRANTS_HELD, {"user_id": found.id})
-            return Identity(found.id, found.username, False, frozenset(held))
+            return Identity(found.id, found.username, False, frozenset(held), email=found.email)
 
     def with_grants_on(self, identity: Identity, pks: list[str]) -> Identity:
         """`identity` with the object permissions it holds on these objects (by primary
@@ -373,6 +377,7 @@ class Store(AccountsMixin, LoginsMixin):
                 terms.append(column == value)
             if unknown:
                 raise Invalid(unknown)
+            terms += resource.combined_filters(filters)
             terms += _search(search, resource.search, sqlite=self.is_sqlite)
             restricted = viewer is not None and not viewer.covers(resource.codename("view"))
             order = _ordering(ordering, resource)
@@ -470,14 +475,28 @@ class Store(AccountsMixin, LoginsMixin):
             raise NotFound(resource.not_found)
         return found.representation
 
-    def create(self, resource: Resource, data: dict) -> dict:
-        return self._save(resource, None, data)
+    def create(self, resource: Resource, data: dict, audit: Audit | None = None) -> dict:
+        """The new object. With `audit` (an API caller's write), the caller's roles get
+        their initial permissions on it and a `model_created` event is recorded."""
+        return self._save(resource, None, data, audit)
 
-    def update(self, resource: Resource, key: str, data: dict) -> dict:
-        """PUT and PATCH alike: the given fields change, the others keep their value."""
-        return self._save(resource, key, data)
+    def update(self, resource: Resource, key: str, data: dict, audit: Audit | None = None) -> dict:
+        """PUT and PATCH alike: the given fields change, the others keep their value.
+        With `audit`, a `model_updated` event is recorded."""
+        return self._save(resource, key, data, audit)
 
-    def _save(self, resource: Resource, key: str | None, data: dict) -> dict:
+    def record(self, connection: Connection, action: str, context: dict, **how) -> None:
+        """Record an event (models/events.py) in the transaction of `connection`."""
+        row = event_row(action, context, retention=self.event_retention, **how)
+        connection.execute(insert(Event), [row])
+
+    def _record_model_event(
+        self, connection: Connection, action: str, resource: Resource, pk, shown: dict, audit
+    ) -> None:
+        model = model_dict(resource.app_label, resource.model_name, pk, resource.label(shown))
+        self.record(connection, action, {"model": model}, audit=audit)
+
+    def _save(self, resource: Resource, key: str | None, data: dict, audit=None) -> dict:
         """Insert (no key) or update the object: statements on the table, no ORM."""
         table = resource.model.__table__
         try:
@@ -493,10 +512,16 @@ class Store(AccountsMixin, LoginsMixin):
                     if values:
                         connection.execute(update(table).where(resource.pk == pk).values(values))
                 resource.write_related(connection, pk, data)
+                if audit is not None and stored is None and audit.user:
+                    initial_grants(connection, resource, pk, audit.user["pk"])
                 # Read back as lists and lookups read it: one representation.
-                return resource.represent_all(
+                saved = resource.represent_all(
                     connection, connection.execute(resource.rows.where(resource.pk == pk))
                 )[0]
+                if audit is not None:
+                    action = "model_created" if stored is None else "model_updated"
+                    self._record_model_event(connection, action, resource, pk, saved, audit)
+                return saved
         except IntegrityError:
             # A concurrent write got in between our checks and our commit (PostgreSQL):
             # look again, now that it has committed, and report what it took.
@@ -505,12 +530,18 @@ class Store(AccountsMixin, LoginsMixin):
                 _check(connection, resource, stored, data)
             raise
 
-    def delete(self, resource: Resource, key: str) -> None:
+    def delete(self, resource: Resource, key: str, audit: Audit | None = None) -> None:
         """The object and the grants on it. What refers to it goes as the schema's
         foreign keys say (its mapping lists and connections with it; flows and mappings
-        leave the sources that named them), in the database, without loading anything."""
+        leave the sources that named them), in the database, without loading anything.
+        With `audit`, a `model_deleted` event is recorded."""
         with self._writing() as connection:
             pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+            if audit is not None:
+                (shown,) = resource.represent_all(
+                    connection, connection.execute(resource.rows.where(resource.pk == pk))
+                )
+                self._record_model_event(connection, "model_deleted", resource, pk, shown, audit)
             connection.execute(
                 delete(RolePermission).where(
                     RolePermission.object_pk == str(pk),

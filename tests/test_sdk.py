@@ -13,13 +13,20 @@ from authentik_client import (
     ApiException,
     Configuration,
     CoreApi,
+    EventActions,
+    EventsApi,
     FlowDesignationEnum,
     FlowRequest,
     FlowsApi,
     GroupRequest,
+    ModelEnum,
+    PatchedGroupRequest,
     PatchedPlexSourceRequest,
     PatchedUserRequest,
+    PermissionAssignRequest,
     PlexSourceRequest,
+    RbacApi,
+    RoleRequest,
     SourcesApi,
     TokenRequest,
     TokenSetKeyRequest,
@@ -140,6 +147,74 @@ def test_authentiks_own_client_manages_users_and_tokens(server):
     assert refused.value.status == 403
 
 
+@pytest.mark.parametrize("flavour", ["async"])
+def test_authentiks_own_client_gives_a_team_one_source(server):
+    """authentik's SDK, unchanged, through roles: a team's role may change one source;
+    a member's token edits that source and not another; the edit is an event; once the
+    member is deleted its token stops working."""
+    admin = Configuration(host=f"{server}/api/v3", access_token=TOKEN)
+    key = "casey-chose-this-key-0123"
+    plex = ModelEnum.AUTHENTIK_SOURCES_PLEX_DOT_PLEXSOURCE
+    with ApiClient(admin) as client:
+        core, rbac, sources = CoreApi(client), RbacApi(client), SourcesApi(client)
+        user = core.core_users_create(UserRequest(username="casey", name="Casey"))
+        team = core.core_groups_create(GroupRequest(name="media-team", users=[user.pk]))
+        role = rbac.rbac_roles_create(RoleRequest(name="plex-editors"))
+        team = core.core_groups_partial_update(team.pk, PatchedGroupRequest(roles=[role.pk]))
+        assert [r.name for r in team.roles_obj] == ["plex-editors"]
+        home = sources.sources_plex_create(
+            PlexSourceRequest(name="Home", slug="home", plex_token="home-token")
+        )
+        sources.sources_plex_create(
+            PlexSourceRequest(name="Office", slug="office", plex_token="office-token")
+        )
+        given = rbac.rbac_permissions_assigned_by_roles_assign(
+            role.pk,
+            PermissionAssignRequest(
+                permissions=["authentik_sources_plex.view_plexsource", "change_plexsource"],
+                model=plex,
+                object_pk=str(home.pk),
+            ),
+        )
+        assert len(given) == 2
+        holders = rbac.rbac_permissions_assigned_by_roles_list(model=plex, object_pk=str(home.pk))
+        (holder,) = holders.results
+        assert (holder.name, sorted(p.codename for p in holder.object_permissions)) == (
+            "plex-editors", ["change_plexsource", "view_plexsource"]
+        )  # fmt: skip
+        core.core_tokens_create(TokenRequest(identifier="casey-cli", user=user.pk, expiring=False))
+        core.core_tokens_set_key_create("casey-cli", TokenSetKeyRequest(key=key))
+
+    as_casey = Configuration(host=f"{server}/api/v3", access_token=key)
+    with ApiClient(as_casey) as client:
+        sources = SourcesApi(client)
+        edited = sources.sources_plex_partial_update(
+            "home", PatchedPlexSourceRequest(enabled=False)
+        )
+        assert edited.enabled is False
+        assert edited.plex_token == "home-token"  # it may change it, so it may see it
+        with pytest.raises(ApiException) as elsewhere:
+            sources.sources_plex_partial_update("office", PatchedPlexSourceRequest(enabled=False))
+        assert elsewhere.value.status == 404
+        assert [s.slug for s in sources.sources_plex_list().results] == ["home"]
+
+    with ApiClient(admin) as client:
+        events = EventsApi(client).events_events_list(
+            action="model_updated", context_model_pk=str(home.pk)
+        )
+        (event,) = events.results
+        assert event.action == EventActions.MODEL_UPDATED
+        assert event.user == {"pk": user.pk, "username": "casey", "email": ""}
+        assert event.context["model"]["name"] == "Home"
+        assert "home-token" not in str(event.to_dict())
+        actions = EventsApi(client).events_events_actions_list()
+        assert "model_updated" in [a.component for a in actions]
+        CoreApi(client).core_users_destroy(user.pk)
+    with ApiClient(as_casey) as client, pytest.raises(ApiException) as refused:
+        SourcesApi(client).sources_plex_retrieve("home")
+    assert refused.value.status == 403
+
+
 @pytest.fixture(scope="module")
 def generated_client(tmp_path_factory):
     """The Python client `make sdk` generates from our own YAML, importable."""
@@ -173,10 +248,10 @@ def test_the_generated_models_have_clean_names(generated_client):
     enums = sorted(name for name in names if name.endswith(("Enum", "Mode")))
     assert enums == [
         "AuthenticationEnum", "DeniedActionEnum", "FlowDesignationEnum", "FlowLayoutEnum",
-        "GroupMatchingModeEnum", "IntentEnum", "PolicyEngineMode", "UsedByActionEnum",
+        "GroupMatchingModeEnum", "IntentEnum", "ModelEnum", "PolicyEngineMode", "UsedByActionEnum",
         "UserMatchingModeEnum", "UserTypeEnum",
     ]  # fmt: skip
-    assert "ThemedUrls" in names
+    assert {"ThemedUrls", "EventActions"} <= names
 
 
 @pytest.mark.parametrize("flavour", ["async"])

@@ -119,7 +119,7 @@ def test_deleting_a_source_deletes_its_connections(api, store, linked):
 def test_token_health_check(api, store, fake_plex, monkeypatch, capsys):
     fake_plex.add_account("good-token", id=1)
     make_source(api, slug="good", plex_token="good-token")
-    make_source(api, slug="revoked", plex_token="revoked-token")
+    make_source(api, name="Revoked", slug="revoked", plex_token="revoked-token")
     monkeypatch.setenv("DATABASE_URL", store.url)
     monkeypatch.setenv("PLEX_API_URL", fake_plex.url)
     monkeypatch.setenv("PLEX_TIMEOUT", "1")
@@ -129,9 +129,9 @@ def test_token_health_check(api, store, fake_plex, monkeypatch, capsys):
         "good\tok\nrevoked\tinvalid: plex.tv answered 401 to /api/v2/user\n"
     )
     events = store.list_events("configuration_error")
-    assert [(e["message"], e["context"]["source"]["slug"]) for e in events] == [
+    assert [(e["message"], e["context"]["source"]["name"]) for e in events] == [
         ("Plex token invalid, please re-authenticate source.\n"
-         "plex.tv answered 401 to /api/v2/user", "revoked"),
+         "plex.tv answered 401 to /api/v2/user", "Revoked"),
     ]  # fmt: skip
     assert all("revoked-token" not in str(event) for event in events)
 
@@ -141,7 +141,7 @@ def test_token_health_check(api, store, fake_plex, monkeypatch, capsys):
 
     fake_plex.add_account("revoked-token", id=2)
     assert plex_admin(["plex", "check-tokens"]) == 0
-    assert len(store.list_events()) == 1
+    assert len(store.list_events("configuration_error")) == 1
 
 
 @pytest.mark.parametrize("value", ["99999999999999999999", "3000000000", "-2147483649"])

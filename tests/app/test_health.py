@@ -26,5 +26,5 @@ def test_refused_tokens_are_recorded_without_the_token(database_url, fake_plex):
     assert event["message"] == (
         "Plex token invalid, please re-authenticate source.\nplex.tv answered 401 to /api/v2/user"
     )
-    assert event["context"]["source"]["slug"] == "bad"
+    assert event["context"]["source"]["name"] == "bad"
     assert "bad-token" not in str(event)

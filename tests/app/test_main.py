@@ -60,6 +60,40 @@ OPERATION_IDS = (
             "remove_user_create",
         )
     }
+    | {
+        f"rbac_roles_{action}"
+        for action in (
+            "list",
+            "create",
+            "retrieve",
+            "update",
+            "partial_update",
+            "destroy",
+            "used_by_list",
+            "add_user_create",
+            "remove_user_create",
+        )
+    }
+    | {
+        f"rbac_initial_permissions_{action}"
+        for action in (
+            "list",
+            "create",
+            "retrieve",
+            "update",
+            "partial_update",
+            "destroy",
+            "used_by_list",
+        )
+    }
+    | {
+        "rbac_permissions_list",
+        "rbac_permissions_retrieve",
+        "rbac_permissions_assigned_by_roles_list",
+        "rbac_permissions_assigned_by_roles_assign",
+        "rbac_permissions_assigned_by_roles_unassign_partial_update",
+    }
+    | {"events_events_list", "events_events_retrieve", "events_events_actions_list"}
 )
 
 
@@ -106,6 +140,22 @@ def test_spec_is_served(anon):
         "/core/groups/{group_uuid}/used_by/",
         "/core/groups/{group_uuid}/add_user/",
         "/core/groups/{group_uuid}/remove_user/",
+        "/rbac/roles/",
+        "/rbac/roles/{uuid}/",
+        "/rbac/roles/{uuid}/used_by/",
+        "/rbac/roles/{uuid}/add_user/",
+        "/rbac/roles/{uuid}/remove_user/",
+        "/rbac/permissions/",
+        "/rbac/permissions/{id}/",
+        "/rbac/permissions/assigned_by_roles/",
+        "/rbac/permissions/assigned_by_roles/{uuid}/assign/",
+        "/rbac/permissions/assigned_by_roles/{uuid}/unassign/",
+        "/rbac/initial_permissions/",
+        "/rbac/initial_permissions/{id}/",
+        "/rbac/initial_permissions/{id}/used_by/",
+        "/events/events/",
+        "/events/events/{event_uuid}/",
+        "/events/events/actions/",
     }
 
 
@@ -163,7 +213,9 @@ def test_every_operation_has_a_handler_and_every_handler_an_operation():
         name
         for module in (handlers.flows_instances, handlers.propertymappings_source_plex,
                        handlers.sources_plex, handlers.sources_user_connections_plex,
-                       handlers.core_users, handlers.core_tokens, handlers.core_groups)
+                       handlers.core_users, handlers.core_tokens, handlers.core_groups,
+                       handlers.rbac_roles, handlers.rbac_permissions,
+                       handlers.rbac_initial_permissions, handlers.events_events)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         # A module's handlers are named after it (the operationId prefix).
         if name.startswith(module.__name__.removeprefix("handlers.") + "_")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from models.base import UTCDateTime
-from models.plex import Event
+from models.events import Event
 
 
 def test_a_datetime_round_trips_as_utc(store):

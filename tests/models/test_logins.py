@@ -90,5 +90,13 @@ def test_events_are_recorded_and_listed(store, source):
     store.record_event("other", "x", None)
     (event,) = store.list_events("configuration_error")
     assert event["message"] == "Plex token invalid"
-    assert event["context"] == {"source": {"pk": str(source.pk), "name": "Plex", "slug": "plex"}}
+    assert event["context"] == {
+        "message": "Plex token invalid",
+        "source": {
+            "app": "authentik_sources_plex",
+            "model_name": "plexsource",
+            "pk": source.pk.hex,
+            "name": "Plex",
+        },
+    }
     assert len(store.list_events()) == 2

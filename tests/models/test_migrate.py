@@ -173,3 +173,62 @@ def test_grants_become_permissions_of_managed_roles(fresh_database_url):
         migrate.check(url)
     finally:
         engine.dispose()
+
+
+def test_events_from_before_0008_keep_their_message_and_source(fresh_database_url):
+    """0008: an event's message moves into `context.message` and its source into
+    `context.source`, as authentik describes objects; the API lists it; down and up."""
+    url = fresh_database_url
+    config = migrate.alembic_config(url)
+    command.upgrade(config, "0007")
+    engine = create_engine(normalise_url(url))
+    source, event = uuid.uuid4(), uuid.uuid4()
+    created = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    sources = sa.table("plex_source", *(sa.column(n) for n in ("name", "slug", "client_id",
+                       "plex_token", "allow_friends", "enabled", "promoted",
+                       "policy_engine_mode", "user_matching_mode", "group_matching_mode",
+                       "user_path_template", "icon")), sa.column("pbm_uuid", sa.Uuid()),
+                       sa.column("allowed_servers", sa.JSON()))  # fmt: skip
+    events = sa.table(
+        "event", sa.column("id", sa.Uuid()), sa.column("created", sa.DateTime(timezone=True)),
+        sa.column("action"), sa.column("message"), sa.column("source_pk", sa.Uuid()),
+        sa.column("context", sa.JSON()),
+    )  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(
+            sources.insert().values(
+                pbm_uuid=source, name="Home", slug="home", client_id="c", plex_token="t",
+                allowed_servers=[], allow_friends=True, enabled=True, promoted=False,
+                policy_engine_mode="any", user_matching_mode="identifier",
+                group_matching_mode="identifier", user_path_template="", icon="",
+            )
+        )  # fmt: skip
+        connection.execute(
+            events.insert().values(
+                id=event, created=created, action="configuration_error",
+                message="Plex token invalid", source_pk=source, context={},
+            )
+        )  # fmt: skip
+    try:
+        migrate.upgrade(url)
+        store = Store(url)
+        try:
+            (listed,) = store.list_events()
+        finally:
+            store.close()
+        assert listed["message"] == "Plex token invalid"
+        assert listed["context"] == {
+            "message": "Plex token invalid",
+            "source": {"app": "authentik_sources_plex", "model_name": "plexsource",
+                       "pk": source.hex, "name": "Home"},
+        }  # fmt: skip
+
+        command.downgrade(config, "0007")
+        with engine.connect() as connection:
+            back = connection.execute(text("SELECT message, source_pk, context FROM event")).one()
+        assert back[0] == "Plex token invalid"
+        assert uuid.UUID(str(back[1])) == source
+        migrate.upgrade(url)
+        migrate.check(url)
+    finally:
+        engine.dispose()
