@@ -83,15 +83,22 @@ def identity_in(request_context: dict) -> Identity | None:
 def current_audit() -> Audit:
     """Who is writing, from where, by which request: what the event about the write
     records (models/events.py cleanses it)."""
-    identity = current_identity()
-    return request_audit(
-        {"pk": identity.user_id, "username": identity.username, "email": identity.email}
-    )
+    return request_audit(user_of(current_identity()))
+
+
+def user_of(identity: Identity) -> dict:
+    """Who acted, as an event names it."""
+    return {"pk": identity.user_id, "username": identity.username, "email": identity.email}
 
 
 def request_audit(user: dict) -> Audit:
     """The request's part of an event, for `user` ({} where the store finds who it is)."""
     scope, trusted_proxies = context.context["request"]
+    return audit_of(scope, trusted_proxies, user)
+
+
+def audit_of(scope: dict, trusted_proxies: int, user: dict) -> Audit:
+    """An ASGI request's part of an event: address, path, method, query, user agent."""
     headers = dict(scope["headers"])
     query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     return Audit(

@@ -4,6 +4,8 @@ without Connexion, doing what the API does through the same functions: the same 
 token check, permission check, query and body validation, and answers. What the API
 could reach if the framework cost nothing."""
 
+from datetime import timedelta
+
 import orjson
 import yaml
 from connexion.json_schema import resolve_refs
@@ -13,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import errors
-from app.auth import authenticate
+from app.auth import audit_of, authenticate, user_of
 from app.concurrency import limit_malloc_arenas, reading, writing
 from app.config import Settings
 from app.main import SPEC_PATH, freeze_start_up_heap
@@ -21,6 +23,7 @@ from app.pagination import Paginator
 from app.permissions import check_may_list, viewable_used_by, without_secrets
 from app.validation import CompiledQuery, compiled_body, parse_json
 from models.errors import StoreError
+from models.events import Audit
 from models.resources import SOURCES
 from models.store import Store
 
@@ -34,13 +37,18 @@ def _json(body, status: int) -> Response:
 def create_app() -> Starlette:
     limit_malloc_arenas()  # as the API's server does
     settings = Settings.from_env()
-    store = Store(settings.database_url)
+    retention = timedelta(days=settings.event_retention_days)
+    store = Store(settings.database_url, event_retention=retention)
     if settings.bootstrap_token:
         store.ensure_bootstrap_token(settings.bootstrap_token)
     spec = resolve_refs(yaml.safe_load(SPEC_PATH.read_text()))
     body_schema = compiled_body(spec["components"]["schemas"]["PlexSourceRequest"])
     patch_schema = compiled_body(spec["components"]["schemas"]["PatchedPlexSourceRequest"])
     list_query = CompiledQuery(spec["paths"][SOURCES_PATH]["get"]["parameters"])
+
+    def audit(request: Request, identity) -> Audit:
+        """What the event of a write records, as the API builds it."""
+        return audit_of(request.scope, settings.trusted_proxies, user_of(identity))
 
     async def caller(request: Request, operation_id: str):
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -63,7 +71,7 @@ def create_app() -> Starlette:
     async def create(request: Request) -> Response:
         identity, _ = await caller(request, "sources_plex_create")
         fields = await cleaned(request, body_schema)
-        source = await writing(store, store.create, SOURCES, fields)
+        source = await writing(store, store.create, SOURCES, fields, audit(request, identity))
         return _json(without_secrets(identity, source), 201)
 
     async def listing(request: Request) -> Response:
@@ -97,12 +105,13 @@ def create_app() -> Starlette:
         identity, _ = await caller(request, "sources_plex_partial_update")
         fields = await cleaned(request, patch_schema)
         slug = request.path_params["slug"]
-        source = await writing(store, store.update, SOURCES, slug, fields)
+        source = await writing(store, store.update, SOURCES, slug, fields, audit(request, identity))
         return _json(without_secrets(identity, source), 200)
 
     async def destroy(request: Request) -> Response:
-        await caller(request, "sources_plex_destroy")
-        await writing(store, store.delete, SOURCES, request.path_params["slug"])
+        identity, _ = await caller(request, "sources_plex_destroy")
+        slug, recorded = request.path_params["slug"], audit(request, identity)
+        await writing(store, store.delete, SOURCES, slug, recorded)
         return Response(status_code=204)
 
     async def used_by(request: Request) -> Response:

@@ -28,11 +28,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app import errors
+from app.auth import audit_of
 from app.concurrency import limit_malloc_arenas
 from app.main import SPEC_PATH, freeze_start_up_heap
 from app.pagination import Paginator
 from app.validation import MAX_BODY_BYTES, CompiledQuery, body_too_large, compiled_body, parse_json
 from models.errors import DOES_NOT_EXIST
+from models.events import DEFAULT_RETENTION, event_row, model_dict
 from models.resources import SOURCES, USED_BY_MODELS
 from models.sources import generate_client_id, source_api
 from models.store import Store, search_terms
@@ -51,7 +53,7 @@ SELECT = (
     + " FROM plex_source s"
 )
 CALLER = """
-SELECT u.id, u.is_active, t.expiring, t.expires, EXISTS (
+SELECT u.id, u.is_active, t.expiring, t.expires, u.username, u.email, EXISTS (
     SELECT 1 FROM user_group ug JOIN "group" g ON g.group_uuid = ug.group_uuid
     WHERE ug.user_id = u.id AND g.is_superuser)
 FROM token t JOIN "user" u ON u.id = t.user_id WHERE t.key_digest = ? AND t.intent = 'api'
@@ -71,6 +73,19 @@ ANY_OBJECT_GRANT = (
 VIEWABLE = (
     "s.pbm_uuid IN (SELECT {grant_key} FROM role_permission WHERE codename = ? "
     f"AND object_pk IS NOT NULL AND {HELD})"
+)
+# Every write records its event, as the API's store does, in the write's transaction.
+EVENT = (
+    'INSERT INTO event (id, created, expires, action, app, "user", client_ip, context, brand, '
+    "username, model_app, model_name, model_pk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# What the creator's roles receive on a new source (initial permissions; arguments: the
+# source's pk as text, the four codenames, the user's id twice).
+INITIAL_GRANTS = (
+    "INSERT INTO role_permission (role_uuid, codename, object_pk) "
+    "SELECT DISTINCT ip.role_uuid, c.codename, ? FROM initial_permissions ip "
+    "JOIN initial_permissions_codename c ON c.initial_id = ip.id "
+    f"WHERE c.codename IN (?, ?, ?, ?) AND ip.{HELD}"
 )
 USED_BY_MAPPINGS = """
 SELECT 0, m.pm_uuid, m.name FROM source_group_property_mapping j
@@ -187,6 +202,10 @@ class Database:
             return None
         return uuid.UUID(pk).hex if self.sqlite else uuid.UUID(pk)
 
+    def when(self, moment: datetime):
+        """A datetime as the store's column holds it (SQLite: SQLAlchemy's UTC text)."""
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}" if self.sqlite else moment
+
     def json(self, value):
         return orjson.dumps(value).decode() if self.sqlite else Json(value)
 
@@ -231,6 +250,8 @@ class Caller:
     """The token's user, and the permissions it holds on every object."""
 
     user_id: int
+    username: str
+    email: str
     superuser: bool
     granted: frozenset[str] = frozenset()
 
@@ -259,16 +280,30 @@ def create_app() -> Starlette:
         row = db.one(CALLER, (digest,))
         if row is None or not row[1]:
             raise errors.detail(403, errors.TOKEN_INVALID)
-        user_id, _active, expiring, expires, superuser = row
+        user_id, _active, expiring, expires, username, email, superuser = row
         if expiring and expires is not None:
             if not isinstance(expires, datetime):  # SQLite: text, in UTC
                 expires = datetime.fromisoformat(expires).replace(tzinfo=UTC)
             if expires <= datetime.now(UTC):
                 raise errors.detail(403, errors.TOKEN_INVALID)
         if superuser:  # holds every permission: no grants to read
-            return Caller(user_id, True)
+            return Caller(user_id, username, email, True)
         granted = frozenset(code for (code,) in db.all(GLOBAL_GRANTS, (user_id, user_id)))
-        return Caller(user_id, False, granted)
+        return Caller(user_id, username, email, False, granted)
+
+    def record(request: Request, caller: Caller, action: str, source: dict) -> None:
+        """The event of a write, built as the API's store builds it."""
+        model = model_dict("authentik_sources_plex", "plexsource",
+                           uuid.UUID(source["pk"]), source["name"])  # fmt: skip
+        user = {"pk": caller.user_id, "username": caller.username, "email": caller.email}
+        audit = audit_of(request.scope, 0, user)
+        row = event_row(action, {"model": model}, retention=DEFAULT_RETENTION, audit=audit)
+        db.execute(EVENT, (
+            db.key(str(row["id"])), db.when(row["created"]), db.when(row["expires"]),
+            row["action"], row["app"], db.json(row["user"]), row["client_ip"],
+            db.json(row["context"]), db.json(row["brand"]), row["username"],
+            row["model_app"], row["model_name"], row["model_pk"],
+        ))  # fmt: skip
 
     def held_on(caller: Caller, pks: list[str]) -> dict[str, set[str]]:
         """The codenames the caller holds on each of these objects by object grants."""
@@ -416,7 +451,10 @@ def create_app() -> Starlette:
             check(fields)
             db.execute(INSERT, (pk, *(stored(name, values[name]) for name in FIELDS)))
             write_mappings(pk, fields)
+            db.execute(INITIAL_GRANTS, (str(uuid.UUID(str(pk))), VIEW, ADD, CHANGE, DELETE,
+                                        caller.user_id, caller.user_id))  # fmt: skip
             source = read_back(pk)
+            record(request, caller, "model_created", source)
         return _json(shown(caller, {}, source), 201)
 
     async def partial_update(request: Request) -> Response:
@@ -436,11 +474,16 @@ def create_app() -> Starlette:
                     raise errors.detail(404, SOURCES.not_found)
             write_mappings(key, fields)
             source = read_back(key)
+            record(request, caller, "model_updated", source)
         return _json(shown(caller, held, source), 200)
 
     async def destroy(request: Request) -> Response:
-        _caller, pk, _held = authorized(request, VIEW, DELETE)
+        caller, pk, _held = authorized(request, VIEW, DELETE)
         with db.transaction():
+            found = db.one(SELECT + " WHERE pbm_uuid = ?", (db.key(pk),))
+            if found is None:  # deleted since it was found
+                raise errors.detail(404, SOURCES.not_found)
+            record(request, caller, "model_deleted", _represent(found))
             # The permissions granted on it go too; the database cascades the rest.
             db.execute(
                 "DELETE FROM role_permission WHERE object_pk = ? AND codename IN (?, ?, ?, ?)",
