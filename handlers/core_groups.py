@@ -59,12 +59,14 @@ async def core_groups_partial_update(group_uuid, body=None):
 async def core_groups_add_user_create(group_uuid, body):
     store, identity = current_store(), current_identity()
     user = await reading(store, check_may_view, store, identity, USERS, str(body["pk"]))
-    await writing(store, store.add_member, str(group_uuid), int(user), current_audit())
+    key, audit = str(group_uuid), current_audit()
+    await writing(store, store.add_member, GROUPS, key, int(user), audit)
     return None, 204
 
 
 async def core_groups_remove_user_create(group_uuid, body):
     store, identity = current_store(), current_identity()
     user = await reading(store, check_may_view, store, identity, USERS, str(body["pk"]))
-    await writing(store, store.remove_member, str(group_uuid), int(user), current_audit())
+    key, audit = str(group_uuid), current_audit()
+    await writing(store, store.remove_member, GROUPS, key, int(user), audit)
     return None, 204

@@ -5,7 +5,7 @@ from app.auth import current_identity, current_store
 from app.concurrency import reading, writing
 from app.crud import ResourceOperations
 from app.permissions import check_may_view
-from models.resources import USERS
+from models.resources import ROLES, USERS
 
 _roles = ResourceOperations("rbac_roles", key="uuid")
 
@@ -29,11 +29,11 @@ async def _visible_user(body: dict) -> int:
 
 async def rbac_roles_add_user_create(uuid, body):
     store = current_store()
-    await writing(store, store.add_role_holder, str(uuid), await _visible_user(body))
+    await writing(store, store.add_member, ROLES, str(uuid), await _visible_user(body))
     return None, 204
 
 
 async def rbac_roles_remove_user_create(uuid, body):
     store = current_store()
-    await writing(store, store.remove_role_holder, str(uuid), await _visible_user(body))
+    await writing(store, store.remove_member, ROLES, str(uuid), await _visible_user(body))
     return None, 204

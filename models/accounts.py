@@ -47,6 +47,10 @@ from models.resources import (
 CODENAMES = {codename: resource for resource in RESOURCES for codename in resource.codenames}
 
 
+# Who is in a group, and who holds a role: the link tables, by the resource's model.
+_MEMBERS = {GROUPS.permission_model: user_groups, ROLES.permission_model: user_roles}
+
+
 class AccountError(Exception):
     """A request the admin command cannot carry out, in words for the operator."""
 
@@ -166,69 +170,56 @@ class AccountsMixin:
         with self._read() as session:
             user, group = _user(session, username), _group(session, group_name)
             user_pk, group_pk = user.id, group.group_uuid
-        return self.add_member(str(group_pk), user_pk)
+        return self.add_member(GROUPS, str(group_pk), user_pk)
 
     def remove_from_group(self, username: str, group_name: str) -> None:
         with self._read() as session:
             user, group = _user(session, username), _group(session, group_name)
             user_pk, group_pk = user.id, group.group_uuid
-        if not self.remove_member(str(group_pk), user_pk):
+        if not self.remove_member(GROUPS, str(group_pk), user_pk):
             raise AccountError(f"user {username!r} is not in group {group_name!r}")
 
-    def add_member(self, group_key: str, user_pk: int, audit: Audit | None = None) -> bool:
-        """Put the user in the group named by its URL key; whether it was not in it.
-        The user must exist. With `audit`, a change records `model_updated` of the
-        group, as authentik records changes of a group's members."""
+    def add_member(
+        self, resource: Resource, key: str, user_pk: int, audit: Audit | None = None
+    ) -> bool:
+        """Put the user in the group, or give it the role, that `key` names (`resource`
+        GROUPS or ROLES); whether it was not so already. The user must exist. With
+        `audit`, a change of a group records its `model_updated`, as authentik records
+        changes of a group's members (not of a role's holders)."""
+        link, column = _MEMBERS[resource.permission_model], resource.pk.key
         try:
             with self._writing() as connection:
-                group = stored_row(connection, GROUPS, group_key, GROUPS.found_by_key)[0]
-                member = (user_groups.c.user_id == user_pk) & (user_groups.c.group_uuid == group)
-                if connection.scalar(select(user_groups.c.user_id).where(member)) is not None:
+                pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+                member = (link.c.user_id == user_pk) & (link.c[column] == pk)
+                if connection.scalar(select(link.c.user_id).where(member)) is not None:
                     return False
-                connection.execute(insert(user_groups).values(user_id=user_pk, group_uuid=group))
-                self._group_updated(connection, group, audit)
+                connection.execute(insert(link).values({"user_id": user_pk, column: pk}))
+                self._members_changed(connection, resource, pk, audit)
                 return True
         except IntegrityError:  # another request added it between our look and our write
             return False
 
-    def remove_member(self, group_key: str, user_pk: int, audit: Audit | None = None) -> bool:
-        """Take the user out of the group named by its URL key; whether it was in it.
-        With `audit`, a change records `model_updated` of the group."""
+    def remove_member(
+        self, resource: Resource, key: str, user_pk: int, audit: Audit | None = None
+    ) -> bool:
+        """Take the user out of the group, or the role from it (as add_member); whether
+        it was so."""
+        link, column = _MEMBERS[resource.permission_model], resource.pk.key
         with self._writing() as connection:
-            group = stored_row(connection, GROUPS, group_key, GROUPS.found_by_key)[0]
-            member = (user_groups.c.user_id == user_pk) & (user_groups.c.group_uuid == group)
-            removed = connection.execute(delete(user_groups).where(member)).rowcount > 0
+            pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+            member = (link.c.user_id == user_pk) & (link.c[column] == pk)
+            removed = connection.execute(delete(link).where(member)).rowcount > 0
             if removed:
-                self._group_updated(connection, group, audit)
+                self._members_changed(connection, resource, pk, audit)
             return removed
 
-    def _group_updated(self, connection: Connection, group, audit: Audit | None) -> None:
-        if audit is None:
+    def _members_changed(self, connection: Connection, resource: Resource, pk, audit) -> None:
+        if audit is None or resource is not GROUPS:
             return
         (shown,) = GROUPS.represent_all(
-            connection, connection.execute(GROUPS.rows.where(GROUPS.pk == group))
+            connection, connection.execute(GROUPS.rows.where(GROUPS.pk == pk))
         )
-        self._record_model_event(connection, "model_updated", GROUPS, group, shown, audit)
-
-    def add_role_holder(self, role_key: str, user_pk: int) -> bool:
-        """Give the role named by its URL key to the user; whether it did not hold it."""
-        try:
-            with self._writing() as connection:
-                role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
-                held = (user_roles.c.user_id == user_pk) & (user_roles.c.role_uuid == role)
-                if connection.scalar(select(user_roles.c.user_id).where(held)) is not None:
-                    return False
-                connection.execute(insert(user_roles).values(user_id=user_pk, role_uuid=role))
-                return True
-        except IntegrityError:  # another request gave it between our look and our write
-            return False
-
-    def remove_role_holder(self, role_key: str, user_pk: int) -> bool:
-        """Take the role named by its URL key from the user; whether it held it."""
-        with self._writing() as connection:
-            role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
-            held = (user_roles.c.user_id == user_pk) & (user_roles.c.role_uuid == role)
-            return connection.execute(delete(user_roles).where(held)).rowcount > 0
+        self._record_model_event(connection, "model_updated", GROUPS, pk, shown, audit)
 
     def assign_permissions(
         self, role_key: str, codenames: list[str], model: str | None, object_pk: str | None
@@ -238,16 +229,7 @@ class AccountsMixin:
         with self._writing() as connection:
             role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
             wanted, on = _permissions_asked(connection, codenames, model, object_pk)
-            ids = []
-            for codename in wanted:
-                query = _permission_query(codename, role, on)
-                found = connection.scalar(select(RolePermission.id).where(*query))
-                if found is None:
-                    values = {"role_uuid": role, "codename": codename, "object_pk": on}
-                    found = connection.execute(insert(RolePermission).values(values))
-                    found = found.inserted_primary_key[0]
-                ids.append(found)
-            return ids
+            return [pk for pk, _made in _hold(connection, role, wanted, on)]
 
     def unassign_permissions(
         self, role_key: str, codenames: list[str], model: str | None, object_pk: str | None
@@ -256,9 +238,7 @@ class AccountsMixin:
         with self._writing() as connection:
             role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
             wanted, on = _permissions_asked(connection, codenames, model, object_pk)
-            for codename in wanted:
-                query = _permission_query(codename, role, on)
-                connection.execute(delete(RolePermission).where(*query))
+            _release(connection, role, wanted, on)
 
     def global_codenames_of(self, role_key: str) -> set[str]:
         """The permissions the role holds globally (none for an unknown role)."""
@@ -360,37 +340,22 @@ class AccountsMixin:
 
     def grant(self, codename: str, *, user=None, group=None, obj: str | None = None) -> bool:
         """Whether the grant was made (False: it was held already). It goes on the
-        holder's managed role."""
+        holder's managed role, as the API's assign does."""
         object_pk = self._object_pk(codename, obj)
         with self._write() as session:
             role = self._managed_role(session, user, group, create=True)
-            held = select(RolePermission).where(
-                *_permission_query(codename, role.role_uuid, object_pk)
-            )
-            if session.scalar(held):
-                return False
-            session.add(
-                RolePermission(role_uuid=role.role_uuid, codename=codename, object_pk=object_pk)
-            )
-            return True
+            ((_pk, made),) = _hold(session.connection(), role.role_uuid, [codename], object_pk)
+            return made
 
     def revoke(self, codename: str, *, user=None, group=None, obj: str | None = None) -> None:
         object_pk = self._object_pk(codename, obj)
         with self._write() as session:
             role = self._managed_role(session, user, group, create=False)
-            held = (
-                []
-                if role is None
-                else session.scalars(
-                    select(RolePermission).where(
-                        *_permission_query(codename, role.role_uuid, object_pk)
-                    )
-                ).all()
+            taken = role is not None and _release(
+                session.connection(), role.role_uuid, [codename], object_pk
             )
-            if not held:
+            if not taken:
                 raise AccountError("no such grant")
-            for found in held:
-                session.delete(found)
 
     def list_grants(self, *, user: str | None = None) -> list[dict]:
         """Who holds what: every permission of every role, or those that reach one user
@@ -485,6 +450,32 @@ def _holder_labels(session: Session) -> dict[str, str]:
     for group_uuid, name in session.execute(select(Group.group_uuid, Group.name)):
         labels[managed_role_name("group", group_uuid)] = f"group:{name}"
     return labels
+
+
+def _hold(connection: Connection, role, codenames: list[str], on) -> list[tuple[int, bool]]:
+    """Give the role each permission, globally (`on` None) or on the object with that
+    primary key: (the id of the role's hold of it, whether it is new), in order."""
+    held = []
+    for codename in codenames:
+        query = _permission_query(codename, role, on)
+        found = connection.scalar(select(RolePermission.id).where(*query))
+        if found is not None:
+            held.append((found, False))
+            continue
+        values = {"role_uuid": role, "codename": codename, "object_pk": on}
+        made = connection.execute(insert(RolePermission).values(values))
+        held.append((made.inserted_primary_key[0], True))
+    return held
+
+
+def _release(connection: Connection, role, codenames: list[str], on) -> int:
+    """Take these permissions from the role; how many holds went."""
+    return sum(
+        connection.execute(
+            delete(RolePermission).where(*_permission_query(codename, role, on))
+        ).rowcount
+        for codename in codenames
+    )
 
 
 def _permission_query(codename: str, role_uuid, object_pk: str | None) -> tuple:
