@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     limit_concurrency: int = Field(1000, ge=1)  # connections and requests per process
     keep_alive_timeout: int = Field(5, ge=0)  # seconds an idle kept-alive connection lives
     migrate_on_start: bool = True  # `serve` migrates the database first
-    event_retention_days: int = Field(365, ge=1)  # events expire this long after they happen
+    # days events are kept (at most a century: dates past year 9999 cannot be stored)
+    event_retention_days: int = Field(365, ge=1, le=36500)
 
     @field_validator("log_level", "log_format", "app_flavour", mode="before")
     @classmethod

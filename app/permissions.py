@@ -36,7 +36,8 @@ OPERATION_RESOURCES = {
     "rbac_initial_permissions": INITIAL_PERMISSIONS,
     "events_events": EVENTS,
 }
-# Operations any authenticated caller may run: they show what exists, not who holds it.
+# Operations any authenticated caller may run, as in authentik: the permission catalogue
+# (its `role` filter included) and the list of event actions.
 AUTHENTICATED_ONLY = {
     "rbac_permissions_list",
     "rbac_permissions_retrieve",

@@ -2,7 +2,7 @@
 answer that creates its token (docs/behaviour.md §10)."""
 
 from app import errors
-from app.auth import current_identity, current_store
+from app.auth import current_audit, current_identity, current_store
 from app.concurrency import reading, writing
 from app.crud import ResourceOperations
 from app.permissions import may_add
@@ -38,13 +38,14 @@ async def core_tokens_create(body):
         expiring = me["attributes"].get(TOKEN_EXPIRES_ATTRIBUTE, True)
         body.update(user=identity.user_id, expiring=expiring is not False)
     key = generate_key()
-    created = await writing(store, store.create, TOKENS, {**body, "key": key})
+    created = await writing(store, store.create, TOKENS, {**body, "key": key}, current_audit())
     return {**created, "key": key}, 201
 
 
 async def core_tokens_set_key_create(identifier, body):
     store = current_store()
-    await writing(store, store.update, TOKENS, identifier, {"key": body["key"]})
+    audit = current_audit()
+    await writing(store, store.update, TOKENS, identifier, {"key": body["key"]}, audit)
     return None, 204
 
 

@@ -216,10 +216,11 @@ class AccountsMixin:
     def _members_changed(self, connection: Connection, resource: Resource, pk, audit) -> None:
         if audit is None or resource is not GROUPS:
             return
-        (shown,) = GROUPS.represent_all(
+        shown = GROUPS.represent_all(
             connection, connection.execute(GROUPS.rows.where(GROUPS.pk == pk))
         )
-        self._record_model_event(connection, "model_updated", GROUPS, pk, shown, audit)
+        if shown:  # else deleted by another request meanwhile: nothing left to describe
+            self._record_model_event(connection, "model_updated", GROUPS, pk, shown[0], audit)
 
     def assign_permissions(
         self, role_key: str, codenames: list[str], model: str | None, object_pk: str | None
@@ -311,6 +312,11 @@ class AccountsMixin:
             name, link = managed_role_name("group", holder), group_roles.c.group_uuid
         role = session.scalar(select(Role).where(Role.managed == name))
         if role is None and create:
+            if session.scalar(select(Role.role_uuid).where(Role.name == name)) is not None:
+                raise AccountError(
+                    f"a role named {name!r} exists that is not {user or group}'s own; "
+                    "rename it first (that name is kept for its own permissions)"
+                )
             role = Role(name=name, managed=name)
             session.add(role)
             session.flush()

@@ -177,8 +177,8 @@ class InitialPermissions(Base):
     role_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey("role.role_uuid", ondelete="CASCADE"))
 
 
-# The codenames of each set (`app_label.codename`); the API names them by catalogue id
-# (models/catalogue.py).
+# The codenames of each set (`app_label.codename`); the API names them by their id in
+# the permission catalogue (models/resources.py).
 initial_permission_codenames = Table(
     "initial_permissions_codename",
     Base.metadata,

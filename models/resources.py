@@ -191,7 +191,10 @@ def column_key(column, value):
     if isinstance(column.type, Integer):
         # Integer keys are 32-bit in both databases; larger ones match nothing.
         text = str(value).strip()
-        number = int(text) if text.lstrip("-").isdigit() and len(text) < 12 else None
+        try:  # isdigit() also holds for "²", which int() refuses
+            number = int(text) if len(text) < 12 else None
+        except ValueError:
+            return None
         return number if number is not None and -(2**31) <= number < 2**31 else None
     if isinstance(column.type, Boolean):
         return value
@@ -697,8 +700,7 @@ def _represent_user(row, related: "UserRelations") -> dict:
 
 
 def _check_user(connection: Connection, row, data: dict) -> dict:
-    """authentik's rules on user types; groups named must exist, roles too (none exist
-    yet, so any named is unknown)."""
+    """authentik's rules on user types; groups and roles named must exist."""
     problems = {}
     if row is not None and row.type == INTERNAL_SERVICE_ACCOUNT:
         return {"non_field_errors": ["Can't modify internal service account users"]}
@@ -1032,7 +1034,7 @@ NO_HIERARCHY = "Group hierarchies are not supported by this server: parents must
 
 
 def _check_group(connection: Connection, _row, data: dict) -> dict:
-    """Members named must be users; no parents or roles can be named here."""
+    """Members and roles named must exist; no parents can be named here."""
     problems = {}
     if data.get("parents"):
         problems["parents"] = [NO_HIERARCHY]

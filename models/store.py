@@ -538,10 +538,12 @@ class Store(AccountsMixin, LoginsMixin):
         with self._writing() as connection:
             pk = stored_row(connection, resource, key, resource.found_by_key)[0]
             if audit is not None:
-                (shown,) = resource.represent_all(
+                shown = resource.represent_all(
                     connection, connection.execute(resource.rows.where(resource.pk == pk))
                 )
-                self._record_model_event(connection, "model_deleted", resource, pk, shown, audit)
+                if not shown:  # deleted by another request since we found it
+                    raise NotFound(resource.not_found)
+                self._record_model_event(connection, "model_deleted", resource, pk, shown[0], audit)
             connection.execute(
                 delete(RolePermission).where(
                     RolePermission.object_pk == str(pk),

@@ -3,7 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import models.identity  # noqa: F401  (register the tables)
+import models.events  # noqa: F401  (register the tables)
+import models.identity  # noqa: F401
 import models.plex  # noqa: F401
 import models.sources  # noqa: F401
 from models.base import Base

@@ -246,6 +246,10 @@ def test_assigned_by_roles_lists_and_changes_what_roles_hold(api):
          {"object_pk": [f"No {PLEX} has the primary key {MISSING}."]}),
         ({"permissions": [VIEW_SOURCE], "model": PLEX, "object_pk": "not-a-uuid"},
          {"object_pk": [f"No {PLEX} has the primary key not-a-uuid."]}),
+        ({"permissions": ["view_user"], "model": "authentik_core.user", "object_pk": "²"},
+         {"object_pk": ["No authentik_core.user has the primary key ²."]}),
+        ({"permissions": ["view_user"], "model": "authentik_core.user", "object_pk": "--5"},
+         {"object_pk": ["No authentik_core.user has the primary key --5."]}),
     ],
 )  # fmt: skip
 def test_assign_refuses_with_clear_words(api, store, body, errors):
@@ -335,9 +339,11 @@ def test_initial_permissions_let_creators_see_what_they_made(api, anon, store, a
         "permissions": ['Invalid pk "99999" - object does not exist.'],
     }
     pk = initial["pk"]
-    patched = api.patch(f"/rbac/initial_permissions/{pk}/", json={"permissions": []})
-    assert (patched.json()["permissions"], patched.json()["permissions_obj"]) == ([], [])
-    assert api.get("/rbac/initial_permissions/?search=creators").json()["pagination"]["count"] == 1
+    put = api.put(f"/rbac/initial_permissions/{pk}/", json={"name": "renamed", "role": role["pk"]})
+    assert (put.json()["name"], put.json()["permissions"]) == ("renamed", [])
+    patched = api.patch(f"/rbac/initial_permissions/{pk}/", json={"permissions": wanted[:1]})
+    assert patched.json()["permissions"] == wanted[:1]
+    assert api.get("/rbac/initial_permissions/?search=renamed").json()["pagination"]["count"] == 1
     assert api.delete(f"/rbac/initial_permissions/{pk}/").status_code == 204
     gone = api.get(f"/rbac/initial_permissions/{pk}/")
     assert gone.json() == {"detail": "No InitialPermissions matches the given query."}

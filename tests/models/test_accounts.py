@@ -9,7 +9,7 @@ import pytest
 
 from models.accounts import AccountError, generate_key
 from models.identity import Token
-from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES
+from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, ROLES, SOURCES
 from models.store import Store
 from tests.helpers import TOKEN, count_rows
 
@@ -103,6 +103,16 @@ def test_grants_that_cannot_be_made(store, arguments, message):
     codename = arguments.pop("codename")
     with pytest.raises(AccountError, match=re.escape(message)):
         store.grant(codename, **arguments)
+
+
+def test_a_role_named_like_a_managed_one_is_reported(store):
+    """A role made through the API may take the name a user's own role would get; the
+    grant then says so instead of failing on the database's unique name."""
+    store.create_user("alice")
+    pk = store.identity_for_token(store.create_token("k", "alice")).user_id
+    store.create(ROLES, {"name": f"ak-managed-role--user-{pk}"})
+    with pytest.raises(AccountError, match="exists that is not alice's own; rename it first"):
+        store.grant(VIEW, user="alice")
 
 
 def test_a_revoked_token_no_longer_identifies(store):

@@ -217,6 +217,9 @@ def test_events_from_before_0008_keep_their_message_and_source(fresh_database_ur
         finally:
             store.close()
         assert listed["message"] == "Plex token invalid"
+        with engine.connect() as connection:
+            expires = connection.execute(text("SELECT expires FROM event")).scalar_one()
+        assert str(expires).startswith("2027-11-30 12:00")  # a year after it happened
         assert listed["context"] == {
             "message": "Plex token invalid",
             "source": {"app": "authentik_sources_plex", "model_name": "plexsource",

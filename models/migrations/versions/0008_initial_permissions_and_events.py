@@ -12,6 +12,7 @@ back.
 """
 
 import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,6 +25,8 @@ depends_on = None
 events = sa.table(
     "event",
     sa.column("id", sa.Uuid()),
+    sa.column("created", sa.DateTime(timezone=True)),
+    sa.column("expires", sa.DateTime(timezone=True)),
     sa.column("message", sa.Text()),
     sa.column("source_pk", sa.Uuid()),
     sa.column("context", sa.JSON()),
@@ -33,6 +36,7 @@ events = sa.table(
     sa.column("model_name", sa.Text()),
     sa.column("model_pk", sa.Text()),
 )
+RETENTION = timedelta(days=365)
 sources = sa.table("plex_source", sa.column("pbm_uuid", sa.Uuid()), sa.column("name", sa.Text()))
 
 
@@ -77,9 +81,11 @@ def upgrade() -> None:
     connection = op.get_bind()
     names = dict(connection.execute(sa.select(sources.c.pbm_uuid, sources.c.name)).all())
     rows = connection.execute(
-        sa.select(events.c.id, events.c.message, events.c.source_pk, events.c.context)
+        sa.select(
+            events.c.id, events.c.created, events.c.message, events.c.source_pk, events.c.context
+        )
     ).all()
-    for pk, message, source_pk, context in rows:
+    for pk, created, message, source_pk, context in rows:
         context = {**(context or {}), "message": message}
         if source_pk is not None:
             context["source"] = {
@@ -88,8 +94,12 @@ def upgrade() -> None:
                 "pk": source_pk.hex,
                 "name": names.get(source_pk, ""),
             }
+        # Kept as long as new events are by default (authentik's 365 days).
+        expires = created + RETENTION
         connection.execute(
-            events.update().where(events.c.id == pk).values(context=context, user={}, brand={})
+            events.update()
+            .where(events.c.id == pk)
+            .values(context=context, user={}, brand={}, expires=expires)
         )
 
     with op.batch_alter_table("event", schema=None) as batch_op:
@@ -129,6 +139,7 @@ def downgrade() -> None:
         )
 
     with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.alter_column("message", existing_type=sa.Text(), server_default=None)
         batch_op.drop_index(batch_op.f("ix_event_model_pk"))
         batch_op.drop_index(batch_op.f("ix_event_username"))
         batch_op.drop_index(batch_op.f("ix_event_expires"))
