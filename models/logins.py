@@ -173,16 +173,14 @@ class LoginsMixin:
             query = select(PlexSource).order_by(PlexSource.slug)
             return [LoginSource.of(source) for source in session.scalars(query)]
 
-    def record_event(
-        self, action: str, message: str, source: LoginSource | None, audit=None
-    ) -> None:
-        """Record an event of the server's own (the Plex token check's, a login's) with
-        its message and the source it is about."""
+    def record_event(self, action: str, message: str, source: LoginSource | None) -> None:
+        """Record an event of the server's own (the Plex token check's) with its message
+        and the source it is about; no caller, no request."""
         context = {"message": message}
         if source is not None:
             context["source"] = _source_dict(source)
         with self._writing() as connection:
-            self.record(connection, action, context, audit=audit, app=LOGIN_EVENTS_APP)
+            self.record(connection, action, context, app=LOGIN_EVENTS_APP)
 
     def _record_login_event(self, session, action: str, source_pk, user_id: int, audit) -> None:
         """`login` or `source_linked` for the user, about the source, in authentik's shape."""
