@@ -244,7 +244,7 @@ def create_app(
             ),
         ),
     )
-    app.store = store
+    app.store, app.plex = store, plex
     for exception, handler in _error_handlers(AllowedMethods(spec)).items():
         app.add_error_handler(exception, handler)
     app.add_api(

