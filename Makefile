@@ -84,7 +84,7 @@ sdk: $(INSTALLED) $(NPM_INSTALLED)
 	node_modules/.bin/openapi-typescript $(SPEC) --output build/sdk/typescript/plex-api.d.ts
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses auto
 	$(MAKE) contract
 
 format: $(INSTALLED)

@@ -15,7 +15,7 @@ def test_refused_tokens_are_recorded_without_the_token(database_url, fake_plex):
     fake_plex.add_account("good-token", id=OWNER_ID)
     for slug, token in (("good", "good-token"), ("bad", "bad-token")):
         store.create(SOURCES, {"name": slug, "slug": slug, "plex_token": token})
-    settings = Settings(plex_api_url=fake_plex.url, plex_timeout=1.0)
+    settings = Settings(plex_api_url=fake_plex.url, plex_timeout=10.0)
     try:
         results = check_plex_tokens(store, settings)
         events = store.list_events("configuration_error")
