@@ -100,3 +100,22 @@ def _json_value_is_sqlite(element, compiler, **kw):
     # `->` takes a JSON path there; json() writes both sides in the same minified form.
     column, key, value = (compiler.process(c, **kw) for c in element.clauses)
     return f"({column} -> ('$.\"' || replace({key}, '\"', '\\\"') || '\"')) = json({value})"
+
+
+class comma_joined(FunctionElement):  # noqa: N801  (an SQL function, named as one)
+    """An aggregate: the text values of a group joined by commas. SQLAlchemy's
+    aggregate_strings would do, but it passes the separator as a value written into the
+    SQL at each run, which the driver path (models/driver.py) does not do."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(comma_joined, "postgresql")
+def _comma_joined_postgresql(element, compiler, **kw):
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(comma_joined)
+def _comma_joined_sqlite(element, compiler, **kw):
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"

@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
-from models.base import json_value_is, now, parse_datetime, uuid_text
+from models.base import comma_joined, json_value_is, now, parse_datetime, uuid_text
+from models.driver import DriverQuery
 from models.errors import DOES_NOT_EXIST, NOT_UNIQUE_TOGETHER, Invalid, NotFound
 from models.events import Event, event_api
 from models.identity import (
@@ -159,6 +160,20 @@ class Resource:
         """The primary key and owner of the object a URL key names; built once."""
         owner = self.owner if self.owner is not None else self.pk
         return select(self.pk, owner).where(self.lookup == bindparam("key"))
+
+    @cached_property
+    def represented_on_driver(self) -> DriverQuery:
+        """represented_by_key on the driver: the lookup of every retrieve."""
+        return DriverQuery(self.represented_by_key)
+
+    @cached_property
+    def found_on_driver(self) -> DriverQuery:
+        """found_by_key on the driver: the lookup of every other operation on an object."""
+        return DriverQuery(self.found_by_key)
+
+    def named(self, row) -> tuple:
+        """A row of `rows` (or of represented_by_key) with its fields named."""
+        return self._row_type._make(row)
 
     def codename(self, action: str) -> str:
         """`view`, `add`, `change` or `delete`, as authentik names the permission."""
@@ -322,7 +337,7 @@ def _source_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
 
 def _mapping_pks(table, source_pk) -> object:
     """A source's property mappings in one of its lists, joined by commas."""
-    joined = func.aggregate_strings(cast(table.c.mapping_pk, String), ",")
+    joined = comma_joined(cast(table.c.mapping_pk, String))
     return select(joined).where(table.c.source_pk == source_pk).scalar_subquery()
 
 

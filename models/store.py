@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import AccountsMixin
+from models.driver import CoreQuery, DriverQuery
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
 from models.events import DEFAULT_RETENTION, Audit, Event, event_row, model_dict
 from models.identity import (
@@ -54,7 +55,7 @@ BOOTSTRAP_TOKEN_IDENTIFIER = "authentik-bootstrap-token"
 
 # Every request authenticates: these are built once (SQLAlchemy then reuses their
 # compiled form without rebuilding them), and read columns, not ORM objects.
-_TOKEN_HOLDER = (
+_TOKEN_HOLDER = DriverQuery(
     select(
         Token.key_digest,
         Token.expiring,
@@ -75,8 +76,10 @@ def _held_by(user_id) -> object:
     return RolePermission.role_uuid.in_(roles_of(user_id))
 
 
-_GLOBAL_GRANTS_HELD = select(RolePermission.codename).where(
-    RolePermission.object_pk.is_(None), _held_by(bindparam("user_id"))
+_GLOBAL_GRANTS_HELD = DriverQuery(
+    select(RolePermission.codename).where(
+        RolePermission.object_pk.is_(None), _held_by(bindparam("user_id"))
+    )
 )
 _OBJECT_GRANTS_HELD = select(RolePermission.codename, RolePermission.object_pk).where(
     RolePermission.object_pk.in_(bindparam("pks", expanding=True)),
@@ -267,18 +270,22 @@ class Store(AccountsMixin, LoginsMixin):
         """The active user an unexpired API token belongs to, or None."""
         digest = Token.digest(key)
         with self._reading() as connection:
-            found = connection.execute(_TOKEN_HOLDER, {"digest": digest}).one_or_none()
+            found = _TOKEN_HOLDER.one_or_none(connection, {"digest": digest})
+            if found is None:
+                return None
+            stored_digest, expiring, expires, user_id, username, email, active, superuser = found
             # The digest was found by an index; compare it once more in constant time.
-            if found is None or not hmac.compare_digest(found.key_digest, digest):
+            if not hmac.compare_digest(stored_digest, digest) or not active:
                 return None
-            if not found.is_active:
+            if expiring and expires is not None and expires <= _now():
                 return None
-            if found.expiring and found.expires is not None and found.expires <= _now():
-                return None
-            if found.is_superuser:  # holds every permission: no need to read grants
-                return Identity(found.id, found.username, True, email=found.email)
-            held = connection.scalars(_GLOBAL_GRANTS_HELD, {"user_id": found.id})
-            return Identity(found.id, found.username, False, frozenset(held), email=found.email)
+            if superuser:  # holds every permission: no need to read grants
+                return Identity(user_id, username, True, email=email)
+            held = (
+                codename
+                for (codename,) in _GLOBAL_GRANTS_HELD.rows(connection, {"user_id": user_id})
+            )
+            return Identity(user_id, username, False, frozenset(held), email=email)
 
     def with_grants_on(self, identity: Identity, pks: list[str]) -> Identity:
         """`identity` with the object permissions it holds on these objects (by primary
@@ -386,29 +393,29 @@ class Store(AccountsMixin, LoginsMixin):
             else:  # the usual list: the same few statements again, built once
                 counted, page = self._usual_page_statements(resource, restricted, order)
             values = {"viewer": viewer.user_id} if restricted else {}
-            count = connection.scalar(counted, values)
+            count = counted.scalar(connection, values)
             offset, limit = window(count)
-            rows = connection.execute(page, {**values, "offset": offset, "limit": limit})
+            rows = page.rows(connection, {**values, "offset": offset, "limit": limit})
             return count, resource.represent_all(connection, rows)
 
     def _usual_page_statements(self, resource: Resource, restricted: bool, order: tuple):
-        """_page_statements without filters or search terms, kept: SQLAlchemy then skips
-        working out their cache key (a fifth of a list's time). At most a few hundred,
-        whatever orderings clients ask for."""
+        """_page_statements without filters or search terms, kept and run on the driver
+        (docs/performance.md). At most a few hundred, whatever orderings clients ask for."""
         key = (resource.permission_model, restricted, order)
         statements = self._page_cache.get(key)
         if statements is None:
             if len(self._page_cache) >= 256:
                 self._page_cache.clear()
-            statements = self._page_cache[key] = self._page_statements(
-                resource, restricted, order, ()
-            )
+            counted, page = self._page_statements(resource, restricted, order, (), DriverQuery)
+            statements = self._page_cache[key] = counted, page
         return statements
 
-    def _page_statements(self, resource: Resource, restricted: bool, order: tuple, terms):
+    def _page_statements(
+        self, resource: Resource, restricted: bool, order: tuple, terms, run=CoreQuery
+    ):
         """The count and the page of a list, with `terms`, ordered by `order`; limited to
         what the `viewer` parameter may view if `restricted`, with `offset` and `limit`
-        as parameters."""
+        as parameters; each made a query by `run`."""
         terms = [*terms, self._viewable(resource)] if restricted else list(terms)
         fields = resource.ordering
         clauses = [fields[name].desc() if down else fields[name].asc() for name, down in order]
@@ -418,7 +425,7 @@ class Store(AccountsMixin, LoginsMixin):
             .offset(bindparam("offset", type_=Integer))
             .limit(bindparam("limit", type_=Integer))
         )
-        return resource.counted.where(*terms), page
+        return run(resource.counted.where(*terms)), run(page)
 
     def _viewable(self, resource: Resource):
         """The condition for the objects the `viewer` parameter's user holds the view
@@ -456,10 +463,11 @@ class Store(AccountsMixin, LoginsMixin):
         key = column_key(resource.lookup, key)
         if key is None:
             return None
-        query = resource.represented_by_key if represent else resource.found_by_key
+        query = resource.represented_on_driver if represent else resource.found_on_driver
         with self._reading() as connection:
-            row = connection.execute(query, {"key": key}).one_or_none()
+            row = query.one_or_none(connection, {"key": key})
             if row is not None and represent:
+                row = resource.named(row)
                 owner = getattr(row, resource.owner.key) if resource.owner is not None else None
                 (found,) = resource.represent_all(connection, [row])
                 return StoredObject(str(getattr(row, resource.pk.key)), owner, found)

@@ -1,0 +1,128 @@
+"""Reads on the hot paths (the token check, a lookup, a list page) run on the database
+driver's cursor instead of through SQLAlchemy's execution (docs/performance.md, "The
+driver on the hot paths").
+
+A statement stays a SQLAlchemy Core statement, written once beside the others. It is
+compiled once per dialect; each run then hands the SQL string and the parameters straight
+to the cursor of the connection SQLAlchemy already holds (so it is in the same
+transaction), and converts values with the very type processors SQLAlchemy would apply
+(a UUID from SQLite's 32 hex digits, a datetime from its text). What it skips is
+SQLAlchemy's per-run work: the cache key, the execution context, the result object,
+tens of µs per statement where the driver needs a few.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import Select
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positional: bool
+    # Each parameter in the order the SQL names it (positional paramstyles), or once
+    # each (named ones): its name, its value when the statement fixes it, its converter.
+    binds: tuple[tuple[str, object, object], ...]
+    results: tuple | None  # one converter or None per column; None when none converts
+
+
+_UNSET = object()
+
+
+class DriverQuery:
+    """A SELECT whose runs go to the driver. Parameters are given by their bindparam
+    names; expanding ones (`IN` lists) are refused when the statement is compiled."""
+
+    def __init__(self, statement: Select):
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def rows(self, connection: Connection, parameters: dict | None = None) -> list[tuple]:
+        """Every row, as tuples of converted values."""
+        compiled = self._compiled.get(connection.dialect.name)
+        if compiled is None:
+            compiled = self._compiled[connection.dialect.name] = _compile(
+                self.statement, connection.dialect
+            )
+        parameters = parameters or {}
+        values = []
+        for name, fixed, convert in compiled.binds:
+            value = parameters.get(name, fixed)
+            if value is _UNSET:
+                raise KeyError(f"the parameter {name!r} is not given")
+            values.append(value if convert is None else convert(value))
+        arguments = (
+            values
+            if compiled.positional
+            else {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
+        )
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        if compiled.results is None:
+            return found
+        converters = compiled.results
+        return [
+            tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
+            for row in found
+        ]
+
+    def one_or_none(self, connection: Connection, parameters: dict | None = None):
+        found = self.rows(connection, parameters)
+        if len(found) > 1:
+            raise ValueError("more than one row where at most one was expected")
+        return found[0] if found else None
+
+    def scalar(self, connection: Connection, parameters: dict | None = None):
+        """The first column of the first row (None when there is no row)."""
+        found = self.rows(connection, parameters)
+        return found[0][0] if found else None
+
+
+class CoreQuery:
+    """DriverQuery's interface through SQLAlchemy's own execution, for statements built
+    per request (a list's filters and search terms), whose compiled form SQLAlchemy
+    caches by their shape, and for those DriverQuery refuses."""
+
+    def __init__(self, statement):
+        self.statement = statement
+
+    def rows(self, connection: Connection, parameters: dict | None = None) -> list:
+        return connection.execute(self.statement, parameters or {}).all()
+
+    def scalar(self, connection: Connection, parameters: dict | None = None):
+        return connection.scalar(self.statement, parameters or {})
+
+
+def _compile(statement: Select, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    binds = compiled.binds
+    if any(bind.expanding or bind.literal_execute for bind in binds.values()):
+        # SQLAlchemy writes these into the SQL at each run; the driver cannot.
+        raise ValueError("a DriverQuery cannot take an IN list or a value written into its SQL")
+    if compiled.escaped_bind_names:  # the SQL would name them otherwise than `binds`
+        raise ValueError("a DriverQuery takes parameter names that need no escaping")
+    order = compiled.positiontup if compiled.positional else compiled.bind_names.values()
+
+    def bind(name: str) -> tuple[str, object, object]:
+        parameter = binds[name]
+        fixed = _UNSET if parameter.required or parameter.value is None else parameter.value
+        if parameter.callable is not None:
+            raise ValueError("a DriverQuery cannot take a parameter computed at run time")
+        convert = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+        return name, fixed, convert
+
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None)
+        for column in statement.selected_columns
+    )
+    return _Compiled(
+        sql=compiled.string,
+        positional=compiled.positional,
+        binds=tuple(bind(name) for name in order),
+        results=results if any(results) else None,
+    )

@@ -1,0 +1,89 @@
+"""models/driver.py: Core statements run on the driver's cursor give what SQLAlchemy's
+own execution gives, values converted alike, on both databases."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, select
+
+from models.driver import CoreQuery, DriverQuery
+from models.identity import Token, User
+from models.resources import FLOWS, PLEX_MAPPINGS, SOURCES, USERS
+
+SOURCE = {"name": "Plex", "slug": "plex", "plex_token": "t"}
+
+
+def test_rows_are_the_ones_sqlalchemy_reads(store):
+    """A UUID, a boolean, JSON, a datetime and the comma-joined mapping lists come back
+    as SQLAlchemy's execution returns them."""
+    mapping = store.create(PLEX_MAPPINGS, {"name": "m", "expression": "return {}"})
+    flow = store.create(
+        FLOWS, {"name": "f", "slug": "f", "title": "f", "designation": "authentication"}
+    )
+    store.create(
+        SOURCES,
+        {**SOURCE, "authentication_flow": flow["pk"], "user_property_mappings": [mapping["pk"]]},
+    )
+    store.create_user("alice")
+    for resource, key in ((SOURCES, "plex"), (FLOWS, "f"), (USERS, None)):
+        statement = resource.rows if key is None else resource.represented_by_key
+        parameters = {} if key is None else {"key": key}
+        with store.engine.connect() as connection:
+            expected = [tuple(row) for row in connection.execute(statement, parameters)]
+            assert DriverQuery(statement).rows(connection, parameters) == expected
+            assert expected  # the comparison compared something
+    with store.engine.connect() as connection:
+        (row,) = DriverQuery(SOURCES.represented_by_key).rows(connection, {"key": "plex"})
+    named = SOURCES.named(row)
+    assert isinstance(named.pbm_uuid, uuid.UUID)
+    assert named.authentication_flow_id == uuid.UUID(flow["pk"])
+    assert named.enabled is True
+    assert named.user_mapping_pks.replace("-", "") == mapping["pk"].replace("-", "")
+
+
+def test_values_the_statement_fixes_are_sent(store):
+    """`Token.intent == "api"` is a parameter SQLAlchemy binds itself: the driver run
+    binds it too, so a key of another intent is not found."""
+    key = store.create_token("t", "akadmin")
+    query = DriverQuery(
+        select(Token.identifier, Token.expires).where(
+            Token.key_digest == bindparam("digest"), Token.intent == "api"
+        )
+    )
+    with store.engine.connect() as connection:
+        assert query.rows(connection, {"digest": Token.digest(key)}) == [("t", None)]
+        assert query.one_or_none(connection, {"digest": Token.digest("other")}) is None
+
+
+def test_a_datetime_parameter_and_result_are_converted(store):
+    store.create_user("alice")
+    cutoff = datetime.now(UTC) - timedelta(days=1)
+    query = DriverQuery(select(User.username, User.date_joined).where(
+        User.date_joined > bindparam("since", type_=User.date_joined.type)
+    ))  # fmt: skip
+    with store.engine.connect() as connection:
+        found = dict(query.rows(connection, {"since": cutoff}))
+        assert query.rows(connection, {"since": datetime.now(UTC) + timedelta(days=1)}) == []
+    assert found["alice"].tzinfo is not None and found["alice"] > cutoff
+
+
+def test_scalar_and_the_core_twin_agree(store):
+    store.create(SOURCES, SOURCE)
+    with store.engine.connect() as connection:
+        assert DriverQuery(SOURCES.counted).scalar(connection) == 1
+        assert CoreQuery(SOURCES.counted).scalar(connection) == 1
+        assert CoreQuery(SOURCES.counted.where(SOURCES.pk.is_(None))).rows(connection) == [(0,)]
+
+
+def test_a_missing_parameter_is_named(store):
+    with store.engine.connect() as connection, pytest.raises(KeyError, match="'key'"):
+        DriverQuery(SOURCES.represented_by_key).rows(connection, {})
+
+
+def test_an_in_list_is_refused(store):
+    query = DriverQuery(
+        select(User.id).where(User.username.in_(bindparam("names", expanding=True)))
+    )
+    with store.engine.connect() as connection, pytest.raises(ValueError, match="IN list"):
+        query.rows(connection, {"names": ["akadmin"]})
