@@ -7,7 +7,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 
 from sqlalchemy import (
     Boolean,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
@@ -65,6 +66,8 @@ from models.sources import (
 )
 
 ACTIONS = ("view", "add", "change", "delete")
+# The parameter naming the updated object in Resource.updated; no column is named so.
+UPDATED_PK = "updated_pk"
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,32 @@ class Resource:
         """found_by_key on the driver: the lookup of every other operation on an object."""
         return DriverQuery(self.found_by_key)
 
+    @cached_property
+    def represented_by_pk(self) -> DriverQuery:
+        """The representation of the object with primary key `pk`: a write reads back
+        what it wrote."""
+        return DriverQuery(self.rows.where(self.pk == bindparam("pk")))
+
+    @cached_property
+    def inserted(self):
+        """An INSERT of one object, its columns those of the values it is run with."""
+        return insert(self.model.__table__)
+
+    @cached_property
+    def updated(self):
+        """An UPDATE of the object whose primary key is the UPDATED_PK value, its
+        columns those of the other values it is run with."""
+        return update(self.model.__table__).where(self.pk == bindparam(UPDATED_PK))
+
+    @cached_property
+    def unique_lookups(self) -> dict:
+        """For each unique field: the primary key of the object whose field holds
+        `value`, if any."""
+        return {
+            name: select(self.pk).where(getattr(self.model, name) == bindparam("value"))
+            for name in self.unique
+        }
+
     def named(self, row) -> tuple:
         """A row of `rows` (or of represented_by_key) with its fields named."""
         return self._row_type._make(row)
@@ -256,8 +285,20 @@ SOURCE_MAPPING_FIELDS = ("user_property_mappings", "group_property_mappings")
 
 def exists(connection: Connection, model: type, pk) -> bool:
     """Whether the model has an object with this primary key."""
+    return connection.scalar(_pk_lookup(model), {"pk": pk}) is not None
+
+
+@cache
+def _pk_lookup(model: type):
+    """The statement `exists` runs for the model, built once: SQLAlchemy then skips
+    working out its cache key at each run."""
     (column,) = model.__table__.primary_key.columns
-    return connection.scalar(select(column).where(column == pk)) is not None
+    return select(column).where(column == bindparam("pk"))
+
+
+_MAPPINGS_AMONG = select(PropertyMapping.pm_uuid).where(
+    PropertyMapping.pm_uuid.in_(bindparam("pks", expanding=True))
+)
 
 
 def _check_source_references(connection: Connection, _row, data: dict) -> dict:
@@ -271,8 +312,7 @@ def _check_source_references(connection: Connection, _row, data: dict) -> dict:
     for name in SOURCE_MAPPING_FIELDS:
         given = data.get(name) or []
         wanted = [uuid.UUID(pk) for pk in given]
-        query = select(PropertyMapping.pm_uuid).where(PropertyMapping.pm_uuid.in_(wanted))
-        found = set(connection.scalars(query)) if wanted else set()
+        found = set(connection.scalars(_MAPPINGS_AMONG, {"pks": wanted})) if wanted else set()
         missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
         if missing is not None:
             problems[name] = [DOES_NOT_EXIST.format(pk=missing)]
@@ -289,6 +329,13 @@ def _source_columns_of(data: dict) -> dict:
     return values
 
 
+_MAPPING_LIST_CLEARED = {
+    name: delete(table).where(table.c.source_pk == bindparam("pk"))
+    for name, table in (("user_property_mappings", user_property_mappings),
+                        ("group_property_mappings", group_property_mappings))
+}  # fmt: skip
+
+
 def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) -> None:
     """A mapping list given replaces the stored one; a pk given twice counts once."""
     tables = {"user_property_mappings": user_property_mappings,
@@ -296,7 +343,7 @@ def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) ->
     for name, table in tables.items():
         if name not in data:
             continue
-        connection.execute(delete(table).where(table.c.source_pk == pk))
+        connection.execute(_MAPPING_LIST_CLEARED[name], {"pk": pk})
         pks = dict.fromkeys(uuid.UUID(mapping) for mapping in data[name])
         if pks:
             rows = [{"source_pk": pk, "mapping_pk": mapping} for mapping in pks]
@@ -1394,22 +1441,28 @@ INITIAL_PERMISSIONS = Resource(
 def initial_grants(connection: Connection, resource: Resource, pk, creator: int) -> None:
     """Give the roles that `creator` holds the permissions their initial-permissions
     sets name on the object it has just created (those of the object's model)."""
-    table = initial_permission_codenames
-    wanted = (
-        select(InitialPermissions.role_uuid, table.c.codename)
-        .join(table, table.c.initial_id == InitialPermissions.id)
-        .where(
-            InitialPermissions.role_uuid.in_(roles_of(creator)),
-            table.c.codename.in_(resource.codenames),
-        )
-        .distinct()
-    )
+    wanted = {"creator": creator, "codenames": resource.codenames}
     rows = [
         {"role_uuid": role, "codename": codename, "object_pk": str(pk)}
-        for role, codename in connection.execute(wanted)
+        for role, codename in connection.execute(_INITIAL_PERMISSIONS_WANTED, wanted)
     ]
     if rows:
         connection.execute(insert(RolePermission), rows)
+
+
+# Built once: SQLAlchemy then skips working out its cache key at each create.
+_INITIAL_PERMISSIONS_WANTED = (
+    select(InitialPermissions.role_uuid, initial_permission_codenames.c.codename)
+    .join(
+        initial_permission_codenames,
+        initial_permission_codenames.c.initial_id == InitialPermissions.id,
+    )
+    .where(
+        InitialPermissions.role_uuid.in_(roles_of(bindparam("creator"))),
+        initial_permission_codenames.c.codename.in_(bindparam("codenames", expanding=True)),
+    )
+    .distinct()
+)
 
 
 # -- events ----------------------------------------------------------------------------

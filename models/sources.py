@@ -13,10 +13,17 @@ PLEX_ICON_URL = "/static/authentik/sources/plex.svg"
 THEME_PLACEHOLDER = "%(theme)s"
 
 
+_ID_ALPHABET = string.ascii_letters + string.digits  # 62 characters
+
+
 def generate_client_id() -> str:
-    """authentik's generate_id(): 40 random letters and digits."""
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(40))
+    """authentik's generate_id(): 40 random letters and digits, each drawn uniformly.
+    One read of random bytes instead of one per character: a byte below 248 (4 × 62)
+    taken modulo 62 is uniform; the others are skipped."""
+    drawn: list[str] = []
+    while len(drawn) < 40:
+        drawn += [_ID_ALPHABET[byte % 62] for byte in secrets.token_bytes(48) if byte < 248]
+    return "".join(drawn[:40])
 
 
 FLOW_BACKGROUND_URL = "/static/dist/assets/images/flow_background.jpg"

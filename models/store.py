@@ -26,7 +26,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -47,7 +46,7 @@ from models.identity import (
     roles_of,
 )
 from models.logins import LoginsMixin
-from models.resources import Resource, column_key, initial_grants, stored_row
+from models.resources import UPDATED_PK, Resource, column_key, initial_grants, stored_row
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -69,6 +68,9 @@ _TOKEN_HOLDER = DriverQuery(
     .join(User, User.id == Token.user_id)
     .where(Token.key_digest == bindparam("digest"), Token.intent == "api")
 )
+
+
+_INSERT_EVENT = insert(Event)  # built once, as are the statements below
 
 
 def _held_by(user_id) -> object:
@@ -496,7 +498,7 @@ class Store(AccountsMixin, LoginsMixin):
     def record(self, connection: Connection, action: str, context: dict, **how) -> None:
         """Record an event (models/events.py) in the transaction of `connection`."""
         row = event_row(action, context, retention=self.event_retention, **how)
-        connection.execute(insert(Event), [row])
+        connection.execute(_INSERT_EVENT, row)
 
     def _record_model_event(
         self, connection: Connection, action: str, resource: Resource, pk, shown: dict, audit
@@ -506,26 +508,25 @@ class Store(AccountsMixin, LoginsMixin):
 
     def _save(self, resource: Resource, key: str | None, data: dict, audit=None) -> dict:
         """Insert (no key) or update the object: statements on the table, no ORM."""
-        table = resource.model.__table__
         try:
             with self._writing() as connection:
                 stored = None if key is None else stored_row(connection, resource, key)
                 _check(connection, resource, stored, data)
                 values = resource.columns_of(data)
                 if stored is None:
-                    written = connection.execute(insert(table).values(values))
+                    written = connection.execute(resource.inserted, values)
                     pk = written.inserted_primary_key[0]
                 else:
                     pk = getattr(stored, resource.pk.key)
                     if values:
-                        connection.execute(update(table).where(resource.pk == pk).values(values))
+                        connection.execute(resource.updated, {**values, UPDATED_PK: pk})
                 resource.write_related(connection, pk, data)
                 if audit is not None and stored is None and audit.user:
                     initial_grants(connection, resource, pk, audit.user["pk"])
                 # Read back as lists and lookups read it: one representation.
-                saved = resource.represent_all(
-                    connection, connection.execute(resource.rows.where(resource.pk == pk))
-                )[0]
+                (saved,) = resource.represent_all(
+                    connection, resource.represented_by_pk.rows(connection, {"pk": pk})
+                )
                 if audit is not None:
                     action = "model_created" if stored is None else "model_updated"
                     self._record_model_event(connection, action, resource, pk, saved, audit)
@@ -547,7 +548,7 @@ class Store(AccountsMixin, LoginsMixin):
             pk = stored_row(connection, resource, key, resource.found_by_key)[0]
             if audit is not None:
                 shown = resource.represent_all(
-                    connection, connection.execute(resource.rows.where(resource.pk == pk))
+                    connection, resource.represented_by_pk.rows(connection, {"pk": pk})
                 )
                 if not shown:  # deleted by another request since we found it
                     raise NotFound(resource.not_found)
@@ -639,8 +640,7 @@ def _check(connection: Connection, resource: Resource, stored, data: dict) -> No
         value = data.get(name)
         if value is None or (stored is not None and value == getattr(stored, name)):
             continue
-        column = getattr(resource.model, name)
-        if connection.scalar(select(resource.pk).where(column == value)) is not None:
+        if connection.scalar(resource.unique_lookups[name], {"value": value}) is not None:
             problems[name] = [message]
     problems.update(resource.check_references(connection, stored, data))
     if problems:
