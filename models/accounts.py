@@ -41,7 +41,7 @@ from models.resources import (
     Resource,
     column_key,
     exists,
-    stored_row,
+    stored_pk,
 )
 
 CODENAMES = {codename: resource for resource in RESOURCES for codename in resource.codenames}
@@ -189,7 +189,7 @@ class AccountsMixin:
         link, column = _MEMBERS[resource.permission_model], resource.pk.key
         try:
             with self._writing() as connection:
-                pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+                pk = stored_pk(connection, resource, key)
                 member = (link.c.user_id == user_pk) & (link.c[column] == pk)
                 if connection.scalar(select(link.c.user_id).where(member)) is not None:
                     return False
@@ -206,7 +206,7 @@ class AccountsMixin:
         it was so."""
         link, column = _MEMBERS[resource.permission_model], resource.pk.key
         with self._writing() as connection:
-            pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+            pk = stored_pk(connection, resource, key)
             member = (link.c.user_id == user_pk) & (link.c[column] == pk)
             removed = connection.execute(delete(link).where(member)).rowcount > 0
             if removed:
@@ -228,7 +228,7 @@ class AccountsMixin:
         """Give the role these permissions, globally (no model) or on one object; the
         ids of the role's hold of each, in order (an existing hold keeps its id)."""
         with self._writing() as connection:
-            role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
+            role = stored_pk(connection, ROLES, role_key)
             wanted, on = _permissions_asked(connection, codenames, model, object_pk)
             return [pk for pk, _made in _hold(connection, role, wanted, on)]
 
@@ -237,7 +237,7 @@ class AccountsMixin:
     ) -> None:
         """Take these permissions from the role; those it does not hold are ignored."""
         with self._writing() as connection:
-            role = stored_row(connection, ROLES, role_key, ROLES.found_by_key)[0]
+            role = stored_pk(connection, ROLES, role_key)
             wanted, on = _permissions_asked(connection, codenames, model, object_pk)
             _release(connection, role, wanted, on)
 

@@ -200,6 +200,20 @@ class Resource:
             for name in self.unique
         }
 
+    @cached_property
+    def deleted(self):
+        """A DELETE of the object with primary key `pk`."""
+        return delete(self.model.__table__).where(self.pk == bindparam("pk"))
+
+    @cached_property
+    def grants_deleted(self):
+        """A DELETE of the permissions roles hold on the object whose primary key, as
+        text, is `object_pk`."""
+        return delete(RolePermission).where(
+            RolePermission.object_pk == bindparam("object_pk"),
+            RolePermission.codename.in_(self.codenames),
+        )
+
     def named(self, row) -> tuple:
         """A row of `rows` (or of represented_by_key) with its fields named."""
         return self._row_type._make(row)
@@ -258,15 +272,27 @@ def get_or_404(session: Session, resource: Resource, key: str):
     return obj
 
 
-def stored_row(connection: Connection, resource: Resource, key: str, query=None):
-    """The stored row of the object a URL names (`query`'s columns; by default its
-    representation's); NotFound when there is none."""
+def stored_row(connection: Connection, resource: Resource, key: str):
+    """The stored row of the object a URL names (its representation's columns, named);
+    NotFound when there is none."""
     key = column_key(resource.lookup, key)
-    query = resource.represented_by_key if query is None else query
-    row = None if key is None else connection.execute(query, {"key": key}).one_or_none()
+    row = (
+        None
+        if key is None
+        else resource.represented_on_driver.one_or_none(connection, {"key": key})
+    )
     if row is None:
         raise NotFound(resource.not_found)
-    return row
+    return resource.named(row)
+
+
+def stored_pk(connection: Connection, resource: Resource, key: str):
+    """The primary key of the object a URL names; NotFound when there is none."""
+    key = column_key(resource.lookup, key)
+    row = None if key is None else resource.found_on_driver.one_or_none(connection, {"key": key})
+    if row is None:
+        raise NotFound(resource.not_found)
+    return row[0]
 
 
 def used_by_entry(app: str, model_name: str, pk, name: str, action: str) -> dict:

@@ -46,7 +46,14 @@ from models.identity import (
     roles_of,
 )
 from models.logins import LoginsMixin
-from models.resources import UPDATED_PK, Resource, column_key, initial_grants, stored_row
+from models.resources import (
+    UPDATED_PK,
+    Resource,
+    column_key,
+    initial_grants,
+    stored_pk,
+    stored_row,
+)
 
 BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
@@ -71,6 +78,7 @@ _TOKEN_HOLDER = DriverQuery(
 
 
 _INSERT_EVENT = insert(Event)  # built once, as are the statements below
+_MANAGED_ROLE_DELETED = delete(Role).where(Role.managed == bindparam("name"))
 
 
 def _held_by(user_id) -> object:
@@ -545,7 +553,7 @@ class Store(AccountsMixin, LoginsMixin):
         leave the sources that named them), in the database, without loading anything.
         With `audit`, a `model_deleted` event is recorded."""
         with self._writing() as connection:
-            pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+            pk = stored_pk(connection, resource, key)
             if audit is not None:
                 shown = resource.represent_all(
                     connection, resource.represented_by_pk.rows(connection, {"pk": pk})
@@ -553,20 +561,15 @@ class Store(AccountsMixin, LoginsMixin):
                 if not shown:  # deleted by another request since we found it
                     raise NotFound(resource.not_found)
                 self._record_model_event(connection, "model_deleted", resource, pk, shown[0], audit)
-            connection.execute(
-                delete(RolePermission).where(
-                    RolePermission.object_pk == str(pk),
-                    RolePermission.codename.in_(resource.codenames),
-                )
-            )
+            connection.execute(resource.grants_deleted, {"object_pk": str(pk)})
             if resource.managed_role is not None:  # its own permissions go with it
                 name = managed_role_name(resource.managed_role, pk)
-                connection.execute(delete(Role).where(Role.managed == name))
-            connection.execute(delete(resource.model.__table__).where(resource.pk == pk))
+                connection.execute(_MANAGED_ROLE_DELETED, {"name": name})
+            connection.execute(resource.deleted, {"pk": pk})
 
     def used_by(self, resource: Resource, key: str) -> list[dict]:
         with self._reading() as connection:
-            pk = stored_row(connection, resource, key, resource.found_by_key)[0]
+            pk = stored_pk(connection, resource, key)
             return resource.used_by(connection, pk)
 
 
