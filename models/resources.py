@@ -376,16 +376,18 @@ def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) ->
             connection.execute(insert(table), rows)
 
 
-# The statements of used_by, built once (SQLAlchemy then reuses their compiled form
-# without working out a cache key per request); `pk` is the queried object's.
+# The statements of used_by, built once and run on the driver; `pk` is the queried
+# object's.
 _SOURCE_MAPPINGS = tuple(
-    select(PropertyMapping.pm_uuid, PropertyMapping.name)
-    .join(table, table.c.mapping_pk == PropertyMapping.pm_uuid)
-    .where(table.c.source_pk == bindparam("pk"))
-    .order_by(PropertyMapping.pm_uuid)
+    DriverQuery(
+        select(PropertyMapping.pm_uuid, PropertyMapping.name)
+        .join(table, table.c.mapping_pk == PropertyMapping.pm_uuid)
+        .where(table.c.source_pk == bindparam("pk"))
+        .order_by(PropertyMapping.pm_uuid)
+    )
     for table in (group_property_mappings, user_property_mappings)
 )
-_SOURCE_CONNECTIONS = (
+_SOURCE_CONNECTIONS = DriverQuery(
     select(UserPlexSourceConnection.id, UserPlexSourceConnection.user_id)
     .where(UserPlexSourceConnection.source_pk == bindparam("pk"))
     .order_by(UserPlexSourceConnection.id)
@@ -396,15 +398,15 @@ def _source_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
     """Its own property mappings (a forward many-to-many), group list first, as authentik
     walks the managers in name order; then the users' connections to it."""
     entries = [
-        used_by_entry("authentik_core", "propertymapping", m.pm_uuid,
-                      PropertyMapping.label(m.name), "cascade_many")
+        used_by_entry("authentik_core", "propertymapping", mapping_pk,
+                      PropertyMapping.label(name), "cascade_many")
         for query in _SOURCE_MAPPINGS
-        for m in connection.execute(query, {"pk": pk})
+        for mapping_pk, name in query.rows(connection, {"pk": pk})
     ]  # fmt: skip
     return entries + [
-        used_by_entry("authentik_core", "usersourceconnection", c.id,
-                      UserPlexSourceConnection.label(c.user_id, pk), "cascade")
-        for c in connection.execute(_SOURCE_CONNECTIONS, {"pk": pk})
+        used_by_entry("authentik_core", "usersourceconnection", connection_id,
+                      UserPlexSourceConnection.label(user_id, pk), "cascade")
+        for connection_id, user_id in _SOURCE_CONNECTIONS.rows(connection, {"pk": pk})
     ]  # fmt: skip
 
 
@@ -495,7 +497,11 @@ SOURCES = Resource(
 def _sources_where(*conditions) -> tuple:
     """For each condition on a `pk` parameter, the sources meeting it, built once."""
     return tuple(
-        select(PlexSource.pbm_uuid, PlexSource.name).where(condition).order_by(PlexSource.pbm_uuid)
+        DriverQuery(
+            select(PlexSource.pbm_uuid, PlexSource.name)
+            .where(condition)
+            .order_by(PlexSource.pbm_uuid)
+        )
         for condition in conditions
     )
 
@@ -504,9 +510,9 @@ def _sources_using(connection: Connection, queries: tuple, pk, action: str) -> l
     """UsedBy entries for the sources each query finds, in turn (one per reference, as
     authentik lists one per related manager)."""
     return [
-        used_by_entry("authentik_core", "source", source.pbm_uuid, source.name, action)
+        used_by_entry("authentik_core", "source", source_pk, name, action)
         for query in queries
-        for source in connection.execute(query, {"pk": pk})
+        for source_pk, name in query.rows(connection, {"pk": pk})
     ]
 
 
