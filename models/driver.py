@@ -14,6 +14,7 @@ tens of µs per statement where the driver needs a few.
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
 
@@ -61,6 +62,11 @@ class DriverQuery:
         try:
             cursor.execute(compiled.sql, arguments)
             found = cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as error:
+            # As SQLAlchemy's own execution would raise it, so that callers catch one kind.
+            raise DBAPIError.instance(
+                compiled.sql, arguments, error, connection.dialect.loaded_dbapi.Error
+            ) from error
         finally:
             cursor.close()
         if compiled.results is None:

@@ -5,7 +5,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, select
+from sqlalchemy.exc import DBAPIError
 
 from models.driver import CoreQuery, DriverQuery
 from models.identity import Token, User
@@ -87,3 +88,13 @@ def test_an_in_list_is_refused(store):
     )
     with store.engine.connect() as connection, pytest.raises(ValueError, match="IN list"):
         query.rows(connection, {"names": ["akadmin"]})
+
+
+def test_a_driver_error_is_sqlalchemys(store):
+    """A failure is raised as SQLAlchemy's own execution raises it (callers such as
+    plex-admin's hints catch SQLAlchemy's errors)."""
+    nowhere = Table("no_such_table", MetaData(), Column("id", Integer))
+    query = DriverQuery(select(nowhere.c.id).where(nowhere.c.id == bindparam("id")))
+    with store.engine.connect() as connection, pytest.raises(DBAPIError) as failed:
+        query.rows(connection, {"id": 1})
+    assert "no_such_table" in failed.value.statement
