@@ -295,6 +295,22 @@ def stored_pk(connection: Connection, resource: Resource, key: str):
     return row[0]
 
 
+# The parameter of `grouped` queries: the keys whose rows they find.
+KEYS = bindparam("keys", expanding=True)
+
+
+def grouped(connection: Connection, query, keys, make: Callable) -> dict[object, list]:
+    """What `query` finds for `keys` (its KEYS parameter), as lists by key (each row's
+    first column), each row made into `make(row)`, in the query's order: what a page of
+    objects needs from another table, in one query for the whole page."""
+    found: dict[object, list] = {}
+    keys = list(dict.fromkeys(keys))
+    if keys:
+        for row in connection.execute(query, {"keys": keys}):
+            found.setdefault(row[0], []).append(make(row))
+    return found
+
+
 def used_by_entry(app: str, model_name: str, pk, name: str, action: str) -> dict:
     """One UsedBy object: who refers to the queried object, and what its deletion does."""
     return {"app": app, "model_name": model_name, "pk": str(pk), "name": name, "action": action}
@@ -701,7 +717,7 @@ def _user_columns(prefix: str = "") -> tuple:
 _GROUPS_OF_USERS = (
     select(user_groups.c.user_id, *Group.__table__.columns)
     .join(Group, Group.group_uuid == user_groups.c.group_uuid)
-    .where(user_groups.c.user_id.in_(bindparam("users", expanding=True)))
+    .where(user_groups.c.user_id.in_(KEYS))
     .order_by(user_groups.c.user_id, Group.group_uuid)
 )
 
@@ -709,13 +725,13 @@ _GROUPS_OF_USERS = (
 _ROLES_OF_USERS = (
     select(user_roles.c.user_id, Role.role_uuid, Role.name)
     .join(Role, Role.role_uuid == user_roles.c.role_uuid)
-    .where(user_roles.c.user_id.in_(bindparam("holders", expanding=True)))
+    .where(user_roles.c.user_id.in_(KEYS))
     .order_by(user_roles.c.user_id, Role.name)
 )
 _ROLES_OF_GROUPS = (
     select(group_roles.c.group_uuid, Role.role_uuid, Role.name)
     .join(Role, Role.role_uuid == group_roles.c.role_uuid)
-    .where(group_roles.c.group_uuid.in_(bindparam("holders", expanding=True)))
+    .where(group_roles.c.group_uuid.in_(KEYS))
     .order_by(group_roles.c.group_uuid, Role.name)
 )
 
@@ -728,12 +744,7 @@ def role_api(role) -> dict:
 def _roles_of(connection: Connection, query, holders) -> dict:
     """Each holder's own roles (users' or groups', by `query`), as Roles by name; one
     query for all of them."""
-    roles: dict = {}
-    holders = list(dict.fromkeys(holders))
-    if holders:
-        for holder, role_uuid, name in connection.execute(query, {"holders": holders}):
-            roles.setdefault(holder, []).append({"pk": str(role_uuid), "name": name})
-    return roles
+    return grouped(connection, query, holders, role_api)
 
 
 UserRelations = namedtuple("UserRelations", "groups roles")
@@ -778,12 +789,7 @@ def _write_roles(connection: Connection, link, holder, managed: str, data: dict)
 
 def _groups_of_users(connection: Connection, user_ids) -> dict[int, list[dict]]:
     """Each user's groups, as PartialGroups in pk order; one query for all of them."""
-    groups: dict[int, list[dict]] = {}
-    user_ids = list(dict.fromkeys(user_ids))
-    if user_ids:
-        for row in connection.execute(_GROUPS_OF_USERS, {"users": user_ids}):
-            groups.setdefault(row.user_id, []).append(partial_group_api(row))
-    return groups
+    return grouped(connection, _GROUPS_OF_USERS, user_ids, partial_group_api)
 
 
 INTERNAL_SERVICE_ACCOUNT = "internal_service_account"  # authentik's own; not made here
@@ -1105,7 +1111,7 @@ TOKENS = Resource(
 _MEMBERS_OF_GROUPS = (
     select(user_groups.c.group_uuid, *_user_columns())
     .join(User, User.id == user_groups.c.user_id)
-    .where(user_groups.c.group_uuid.in_(bindparam("groups", expanding=True)))
+    .where(user_groups.c.group_uuid.in_(KEYS))
     .order_by(user_groups.c.group_uuid, User.id)
 )
 
@@ -1116,11 +1122,8 @@ GroupRelations = namedtuple("GroupRelations", "members roles")
 def _relations_of_groups(connection: Connection, rows) -> GroupRelations:
     """Each group's members, as PartialUsers in pk order, and its roles; one query for
     each, for all of them."""
-    members: dict = {}
     groups = [row.group_uuid for row in rows]
-    if groups:
-        for row in connection.execute(_MEMBERS_OF_GROUPS, {"groups": groups}):
-            members.setdefault(row.group_uuid, []).append(partial_user_api(row))
+    members = grouped(connection, _MEMBERS_OF_GROUPS, groups, partial_user_api)
     return GroupRelations(members, _roles_of(connection, _ROLES_OF_GROUPS, groups))
 
 
@@ -1315,18 +1318,17 @@ ROLES = Resource(
 _PERMISSIONS_OF_ROLES = (
     select(RolePermission.role_uuid, RolePermission.id, RolePermission.codename,
            RolePermission.object_pk)
-    .where(RolePermission.role_uuid.in_(bindparam("roles", expanding=True)))
+    .where(RolePermission.role_uuid.in_(KEYS))
     .order_by(RolePermission.role_uuid, RolePermission.id)
 )  # fmt: skip
 
 
 def _permissions_of_roles(connection: Connection, rows) -> dict:
-    held: dict = {}
-    roles = [row.role_uuid for row in rows]
-    if roles:
-        for row in connection.execute(_PERMISSIONS_OF_ROLES, {"roles": roles}):
-            held.setdefault(row.role_uuid, []).append(row)
-    return held
+    return grouped(connection, _PERMISSIONS_OF_ROLES, [row.role_uuid for row in rows], _itself)
+
+
+def _itself(row):
+    return row
 
 
 def _assigned_by_role(row, held: dict) -> dict:
@@ -1383,18 +1385,17 @@ ASSIGNED_BY_ROLES = replace(
 
 _CODENAMES_OF_SETS = (
     select(initial_permission_codenames.c.initial_id, initial_permission_codenames.c.codename)
-    .where(initial_permission_codenames.c.initial_id.in_(bindparam("sets", expanding=True)))
+    .where(initial_permission_codenames.c.initial_id.in_(KEYS))
     .order_by(initial_permission_codenames.c.initial_id)
 )
 
 
 def _codenames_of_sets(connection: Connection, rows) -> dict:
-    codenames: dict = {}
-    sets = [row.id for row in rows]
-    if sets:
-        for set_id, codename in connection.execute(_CODENAMES_OF_SETS, {"sets": sets}):
-            codenames.setdefault(set_id, []).append(codename)
-    return codenames
+    return grouped(connection, _CODENAMES_OF_SETS, [row.id for row in rows], _codename)
+
+
+def _codename(row) -> str:
+    return row.codename
 
 
 def _represent_initial_permissions(row, codenames: dict) -> dict:

@@ -3,8 +3,19 @@
 import uuid
 
 import pytest
+from sqlalchemy import select
 
-from models.resources import CONNECTIONS, FLOWS, PLEX_MAPPINGS, SOURCES, column_key
+from models.identity import User
+from models.resources import (
+    CONNECTIONS,
+    FLOWS,
+    KEYS,
+    PLEX_MAPPINGS,
+    SOURCES,
+    USERS,
+    column_key,
+    grouped,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,3 +48,14 @@ def test_filters_are_columns_or_clauses_never_both():
     for resource in (SOURCES, FLOWS, PLEX_MAPPINGS, CONNECTIONS):
         assert not set(resource.filters) & set(resource.filter_clauses)
         assert set(resource.relation_filters) <= set(resource.filters)
+
+
+def test_grouped_lists_rows_by_their_first_column(store):
+    """One query for all keys (a key given twice counts once), rows made and listed by
+    key in the query's order; no query at all for no keys."""
+    bob, carol = (store.create(USERS, {"username": name})["pk"] for name in ("bob", "carol"))
+    query = select(User.id, User.username).where(User.id.in_(KEYS)).order_by(User.id)
+    with store.engine.connect() as connection:
+        found = grouped(connection, query, [carol, bob, carol, 2**30], lambda row: row.username)
+        assert grouped(connection, query, [], lambda row: row) == {}
+    assert found == {bob: ["bob"], carol: ["carol"]}
