@@ -295,6 +295,24 @@ def stored_pk(connection: Connection, resource: Resource, key: str):
     return row[0]
 
 
+def missing_references(connection: Connection, column, data: dict, field: str) -> dict:
+    """DRF's error when a value of the list `field` names no object by `column` (the
+    first such value, as DRF reports it); {} when each names one. One query."""
+    given = data.get(field) or []
+    keys = [column_key(column, value) for value in given]
+    found = set(connection.scalars(_keys_found(column), {"keys": keys})) if given else set()
+    missing = next(
+        (value for value, key in zip(given, keys, strict=True) if key not in found), None
+    )
+    return {} if missing is None else {field: [DOES_NOT_EXIST.format(pk=missing)]}
+
+
+@cache
+def _keys_found(column):
+    """The statement missing_references runs for `column`, built once."""
+    return select(column).where(column.in_(KEYS))
+
+
 # The parameter of `grouped` queries: the keys whose rows they find.
 KEYS = bindparam("keys", expanding=True)
 
@@ -338,11 +356,6 @@ def _pk_lookup(model: type):
     return select(column).where(column == bindparam("pk"))
 
 
-_MAPPINGS_AMONG = select(PropertyMapping.pm_uuid).where(
-    PropertyMapping.pm_uuid.in_(bindparam("pks", expanding=True))
-)
-
-
 def _check_source_references(connection: Connection, _row, data: dict) -> dict:
     """Flows and property mappings named in a source must exist (the first missing one
     of each field is reported, as DRF does)."""
@@ -352,12 +365,7 @@ def _check_source_references(connection: Connection, _row, data: dict) -> dict:
         if value is not None and not exists(connection, Flow, uuid.UUID(value)):
             problems[name] = [DOES_NOT_EXIST.format(pk=value)]
     for name in SOURCE_MAPPING_FIELDS:
-        given = data.get(name) or []
-        wanted = [uuid.UUID(pk) for pk in given]
-        found = set(connection.scalars(_MAPPINGS_AMONG, {"pks": wanted})) if wanted else set()
-        missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
-        if missing is not None:
-            problems[name] = [DOES_NOT_EXIST.format(pk=missing)]
+        problems.update(missing_references(connection, PropertyMapping.pm_uuid, data, name))
     return problems
 
 
@@ -759,13 +767,8 @@ def _relations_of_users(connection: Connection, user_ids) -> UserRelations:
 
 
 def _check_roles(connection: Connection, data: dict) -> dict:
-    """Roles named must exist (the first missing one is reported, as DRF does)."""
-    given = data.get("roles") or []
-    wanted = [uuid.UUID(pk) for pk in given]
-    query = select(Role.role_uuid).where(Role.role_uuid.in_(wanted))
-    found = set(connection.scalars(query)) if wanted else set()
-    missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
-    return {} if missing is None else {"roles": [DOES_NOT_EXIST.format(pk=missing)]}
+    """Roles named must exist."""
+    return missing_references(connection, Role.role_uuid, data, "roles")
 
 
 def _write_roles(connection: Connection, link, holder, managed: str, data: dict) -> None:
@@ -806,12 +809,7 @@ def _check_user(connection: Connection, row, data: dict) -> dict:
         return {"non_field_errors": ["Can't modify internal service account users"]}
     if row is None and data.get("type") == INTERNAL_SERVICE_ACCOUNT:
         problems["type"] = ["Setting a user to internal service account is not allowed."]
-    given = data.get("groups") or []
-    wanted = [uuid.UUID(pk) for pk in given]
-    found = set(connection.scalars(select(Group.group_uuid).where(Group.group_uuid.in_(wanted))))
-    missing = next((pk for pk in given if uuid.UUID(pk) not in found), None)
-    if missing is not None:
-        problems["groups"] = [DOES_NOT_EXIST.format(pk=missing)]
+    problems.update(missing_references(connection, Group.group_uuid, data, "groups"))
     problems.update(_check_roles(connection, data))
     return problems
 
@@ -1135,11 +1133,7 @@ def _check_group(connection: Connection, _row, data: dict) -> dict:
     problems = {}
     if data.get("parents"):
         problems["parents"] = [NO_HIERARCHY]
-    given = data.get("users") or []
-    found = set(connection.scalars(select(User.id).where(User.id.in_(given)))) if given else set()
-    missing = next((pk for pk in given if pk not in found), None)
-    if missing is not None:
-        problems["users"] = [DOES_NOT_EXIST.format(pk=missing)]
+    problems.update(missing_references(connection, User.id, data, "users"))
     problems.update(_check_roles(connection, data))
     return problems
 
