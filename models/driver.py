@@ -65,7 +65,11 @@ class DriverQuery:
         except connection.dialect.loaded_dbapi.Error as error:
             # As SQLAlchemy's own execution would raise it, so that callers catch one kind.
             raise DBAPIError.instance(
-                compiled.sql, arguments, error, connection.dialect.loaded_dbapi.Error
+                compiled.sql,
+                arguments,
+                error,
+                connection.dialect.loaded_dbapi.Error,
+                hide_parameters=connection.engine.hide_parameters,
             ) from error
         finally:
             cursor.close()

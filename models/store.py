@@ -59,8 +59,8 @@ BOOTSTRAP_USERNAME = "akadmin"
 BOOTSTRAP_GROUP = "authentik Admins"
 BOOTSTRAP_TOKEN_IDENTIFIER = "authentik-bootstrap-token"
 
-# Every request authenticates: these are built once (SQLAlchemy then reuses their
-# compiled form without rebuilding them), and read columns, not ORM objects.
+# Every request authenticates: these are built once and run on the driver
+# (models/driver.py), and read columns, not ORM objects.
 _TOKEN_HOLDER = DriverQuery(
     select(
         Token.key_digest,
@@ -416,8 +416,9 @@ class Store(AccountsMixin, LoginsMixin):
         if statements is None:
             if len(self._page_cache) >= 256:
                 self._page_cache.clear()
-            counted, page = self._page_statements(resource, restricted, order, (), DriverQuery)
-            statements = self._page_cache[key] = counted, page
+            statements = self._page_cache[key] = self._page_statements(
+                resource, restricted, order, (), DriverQuery
+            )
         return statements
 
     def _page_statements(
@@ -579,9 +580,13 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
     # the cores can serve only add contention. PostgreSQL does its share of the work in
     # its own processes, so a few more help there; WORKERS processes each open up to
     # 10, well inside PostgreSQL's default of 100 connections.
+    # hide_parameters: a database error's message never carries the values written (a
+    # Plex token, a key's digest), wherever it is logged.
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
-    engine = create_engine(url, pool_size=connections, max_overflow=0)
+        return create_engine(
+            url, pool_size=5, max_overflow=5, pool_pre_ping=True, hide_parameters=True
+        )
+    engine = create_engine(url, pool_size=connections, max_overflow=0, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):

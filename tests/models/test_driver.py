@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, bindparam, select
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import DBAPIError
 
 from models.driver import CoreQuery, DriverQuery
@@ -92,9 +92,16 @@ def test_an_in_list_is_refused(store):
 
 def test_a_driver_error_is_sqlalchemys(store):
     """A failure is raised as SQLAlchemy's own execution raises it (callers such as
-    plex-admin's hints catch SQLAlchemy's errors)."""
-    nowhere = Table("no_such_table", MetaData(), Column("id", Integer))
-    query = DriverQuery(select(nowhere.c.id).where(nowhere.c.id == bindparam("id")))
-    with store.engine.connect() as connection, pytest.raises(DBAPIError) as failed:
-        query.rows(connection, {"id": 1})
-    assert "no_such_table" in failed.value.statement
+    plex-admin's hints catch SQLAlchemy's errors), and its message, like SQLAlchemy's
+    own, never shows the values sent (a Plex token, say)."""
+    nowhere = Table("no_such_table", MetaData(), Column("secret", String))
+    statement = select(nowhere.c.secret).where(nowhere.c.secret == bindparam("secret"))
+    with store.engine.connect() as connection:
+        with pytest.raises(DBAPIError) as on_driver:
+            DriverQuery(statement).rows(connection, {"secret": "plex-token-value"})
+        connection.rollback()
+        with pytest.raises(DBAPIError) as through_sqlalchemy:
+            connection.execute(statement, {"secret": "plex-token-value"})
+    for failed in (on_driver, through_sqlalchemy):
+        assert "no_such_table" in failed.value.statement
+        assert "plex-token-value" not in str(failed.value)
