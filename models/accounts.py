@@ -217,7 +217,7 @@ class AccountsMixin:
         if audit is None or resource is not GROUPS:
             return
         shown = GROUPS.represent_all(
-            connection, connection.execute(GROUPS.rows.where(GROUPS.pk == pk))
+            connection, GROUPS.represented_by_pk.rows(connection, {"pk": pk})
         )
         if shown:  # else deleted by another request meanwhile: nothing left to describe
             self._record_model_event(connection, "model_updated", GROUPS, pk, shown[0], audit)

@@ -309,7 +309,8 @@ def missing_references(connection: Connection, column, data: dict, field: str) -
 
 @cache
 def _keys_found(column):
-    """The statement missing_references runs for `column`, built once."""
+    """Which of the KEYS values `column` holds (exists, missing_references), built once
+    per column: SQLAlchemy then skips working out its cache key at each run."""
     return select(column).where(column.in_(KEYS))
 
 
@@ -345,15 +346,8 @@ SOURCE_MAPPING_FIELDS = ("user_property_mappings", "group_property_mappings")
 
 def exists(connection: Connection, model: type, pk) -> bool:
     """Whether the model has an object with this primary key."""
-    return connection.scalar(_pk_lookup(model), {"pk": pk}) is not None
-
-
-@cache
-def _pk_lookup(model: type):
-    """The statement `exists` runs for the model, built once: SQLAlchemy then skips
-    working out its cache key at each run."""
     (column,) = model.__table__.primary_key.columns
-    return select(column).where(column == bindparam("pk"))
+    return connection.scalar(_keys_found(column), {"keys": [pk]}) is not None
 
 
 def _check_source_references(connection: Connection, _row, data: dict) -> dict:
@@ -379,8 +373,9 @@ def _source_columns_of(data: dict) -> dict:
     return values
 
 
-_MAPPING_LIST_CLEARED = {
-    name: delete(table).where(table.c.source_pk == bindparam("pk"))
+# Each mapping list field: its table, and the statement that empties a source's list.
+_MAPPING_LISTS = {
+    name: (table, delete(table).where(table.c.source_pk == bindparam("pk")))
     for name, table in (("user_property_mappings", user_property_mappings),
                         ("group_property_mappings", group_property_mappings))
 }  # fmt: skip
@@ -388,12 +383,10 @@ _MAPPING_LIST_CLEARED = {
 
 def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) -> None:
     """A mapping list given replaces the stored one; a pk given twice counts once."""
-    tables = {"user_property_mappings": user_property_mappings,
-              "group_property_mappings": group_property_mappings}  # fmt: skip
-    for name, table in tables.items():
+    for name, (table, emptied) in _MAPPING_LISTS.items():
         if name not in data:
             continue
-        connection.execute(_MAPPING_LIST_CLEARED[name], {"pk": pk})
+        connection.execute(emptied, {"pk": pk})
         pks = dict.fromkeys(uuid.UUID(mapping) for mapping in data[name])
         if pks:
             rows = [{"source_pk": pk, "mapping_pk": mapping} for mapping in pks]
