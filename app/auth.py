@@ -58,10 +58,16 @@ def current_identity() -> Identity:
     return context.context["token_info"]["identity"]
 
 
+def current_found() -> StoredObject:
+    """The object the operation is on, as the permission check found it (operations on
+    one object)."""
+    return context.context["token_info"]["object"]
+
+
 def current_object() -> dict:
     """The representation of the object the operation is on, as the permission check
     read it (retrieve operations, the only ones it reads it for)."""
-    return context.context["token_info"]["object"].representation
+    return current_found().representation
 
 
 def current_plex() -> PlexTV:

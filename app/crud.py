@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from app.auth import (
     current_audit,
+    current_found,
     current_identity,
     current_object,
     current_query,
@@ -16,7 +17,7 @@ from app.auth import (
 from app.concurrency import reading, writing
 from app.pagination import Paginator
 from app.permissions import OPERATION_RESOURCES, check_may_list, viewable_used_by
-from models.store import Identity
+from models.store import Identity, StoredObject
 
 # Query parameters every list has; the others are the resource's filters.
 LIST_PARAMETERS = ("page", "page_size", "ordering", "search")
@@ -87,12 +88,12 @@ class ResourceOperations:
         await writing(store, store.delete, self.resource, _key_of(key), current_audit())
         return None, 204
 
-    async def _used_by_list(self, **key):
-        return await reading(current_store(), self._used_by, _key_of(key)), 200
+    async def _used_by_list(self, **_key):
+        return await reading(current_store(), self._used_by, current_found()), 200
 
-    def _used_by(self, key: str) -> list[dict]:
+    def _used_by(self, found: StoredObject) -> list[dict]:
         store = current_store()
-        entries = store.used_by(self.resource, key)
+        entries = store.used_by(self.resource, found)
         return viewable_used_by(store, current_identity(), entries)
 
 

@@ -115,11 +115,10 @@ def create_app() -> Starlette:
         return Response(status_code=204)
 
     async def used_by(request: Request) -> Response:
-        identity, _ = await caller(request, "sources_plex_used_by_list")
+        identity, found = await caller(request, "sources_plex_used_by_list")
 
         def entries():
-            found = store.used_by(SOURCES, request.path_params["slug"])
-            return viewable_used_by(store, identity, found)
+            return viewable_used_by(store, identity, store.used_by(SOURCES, found))
 
         return _json(await reading(store, entries), 200)
 

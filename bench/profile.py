@@ -48,6 +48,8 @@ def report(stacks: str) -> None:
     total = 0
     for line in stacks.splitlines():
         frames, _, count = line.rpartition(" ")
+        if not count.isdigit():  # a frame name py-spy broke over two lines
+            continue
         names = [frame.split(" (")[0] + " " + _where(frame) for frame in frames.split(";")[1:]]
         if not names or any(idle in names[-1] for idle in ("select ", "wait ", "_worker ")):
             continue

@@ -58,18 +58,26 @@ class DriverQuery:
             if compiled.positional
             else {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
         )
-        cursor = connection.connection.driver_connection.cursor()
+        # The pool's DBAPI connection: the driver's own, or SQLAlchemy's adapter of an
+        # asyncio driver, which awaits it from inside a greenlet (reads_awaited).
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
             found = cursor.fetchall()
         except connection.dialect.loaded_dbapi.Error as error:
-            # As SQLAlchemy's own execution would raise it, so that callers catch one kind.
+            # As SQLAlchemy's own execution would raise it, so that callers catch one
+            # kind, and with the connection invalidated when the database dropped it.
+            dropped = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+            if dropped:
+                connection.invalidate(error)
             raise DBAPIError.instance(
                 compiled.sql,
                 arguments,
                 error,
                 connection.dialect.loaded_dbapi.Error,
                 hide_parameters=connection.engine.hide_parameters,
+                connection_invalidated=dropped,
             ) from error
         finally:
             cursor.close()

@@ -21,8 +21,11 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
+    null,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection, Row
@@ -238,15 +241,29 @@ class Resource:
         return [self.codename(a) for a in ACTIONS] + [f"{app}.{p}" for p in self.more_permissions]
 
 
+# A column's type, by the column's id (with the column, so that an id reused by another
+# object is told apart): reading `.type` from a mapped attribute goes through SQLAlchemy's
+# attribute proxying, several µs for each key of every request.
+_COLUMN_TYPES: dict[int, tuple[object, object]] = {}
+
+
+def _column_type(column):
+    known = _COLUMN_TYPES.get(id(column))
+    if known is None or known[0] is not column:
+        known = _COLUMN_TYPES[id(column)] = (column, column.type)
+    return known[1]
+
+
 def column_key(column, value):
     """A URL's, a filter's or a grant's key as the column holds it; None when it cannot
     match anything."""
-    if isinstance(column.type, Uuid):
+    column_type = _column_type(column)
+    if isinstance(column_type, Uuid):
         try:
             return uuid.UUID(str(value))
         except ValueError:
             return None
-    if isinstance(column.type, Integer):
+    if isinstance(column_type, Integer):
         # Integer keys are 32-bit in both databases; larger ones match nothing.
         text = str(value).strip()
         try:  # isdigit() also holds for "²", which int() refuses
@@ -254,7 +271,7 @@ def column_key(column, value):
         except ValueError:
             return None
         return number if number is not None and -(2**31) <= number < 2**31 else None
-    if isinstance(column.type, Boolean):
+    if isinstance(column_type, Boolean):
         return value
     if "\x00" in str(value):  # PostgreSQL cannot even compare a NUL; no stored key has one
         return None
@@ -393,37 +410,47 @@ def _write_source_mappings(connection: Connection, pk: uuid.UUID, data: dict) ->
             connection.execute(insert(table), rows)
 
 
-# The statements of used_by, built once and run on the driver; `pk` is the queried
-# object's.
-_SOURCE_MAPPINGS = tuple(
-    DriverQuery(
-        select(PropertyMapping.pm_uuid, PropertyMapping.name)
+# A source's used_by in one statement, built once and run on the driver: its own
+# property mappings (a forward many-to-many), group list first, as authentik walks the
+# managers in name order, then the users' connections to it; `pk` is the source's.
+def _source_mappings_part(part: int, table):
+    return (
+        select(
+            literal_column(str(part), Integer).label("part"),
+            PropertyMapping.pm_uuid.label("mapping_pk"),
+            PropertyMapping.name.label("mapping_name"),
+            cast(null(), Integer).label("connection_id"),
+            cast(null(), Integer).label("user_id"),
+        )
         .join(table, table.c.mapping_pk == PropertyMapping.pm_uuid)
         .where(table.c.source_pk == bindparam("pk"))
-        .order_by(PropertyMapping.pm_uuid)
     )
-    for table in (group_property_mappings, user_property_mappings)
-)
-_SOURCE_CONNECTIONS = DriverQuery(
-    select(UserPlexSourceConnection.id, UserPlexSourceConnection.user_id)
-    .where(UserPlexSourceConnection.source_pk == bindparam("pk"))
-    .order_by(UserPlexSourceConnection.id)
+
+
+_SOURCE_USED_BY = DriverQuery(
+    union_all(
+        _source_mappings_part(0, group_property_mappings),
+        _source_mappings_part(1, user_property_mappings),
+        select(
+            literal_column("2", Integer),
+            cast(null(), Uuid),
+            cast(null(), String),
+            UserPlexSourceConnection.id,
+            UserPlexSourceConnection.user_id,
+        ).where(UserPlexSourceConnection.source_pk == bindparam("pk")),
+    ).order_by(*(literal_column(name) for name in ("part", "mapping_pk", "connection_id")))
 )
 
 
 def _source_used_by(connection: Connection, pk: uuid.UUID) -> list[dict]:
-    """Its own property mappings (a forward many-to-many), group list first, as authentik
-    walks the managers in name order; then the users' connections to it."""
-    entries = [
+    return [
         used_by_entry("authentik_core", "propertymapping", mapping_pk,
                       PropertyMapping.label(name), "cascade_many")
-        for query in _SOURCE_MAPPINGS
-        for mapping_pk, name in query.rows(connection, {"pk": pk})
-    ]  # fmt: skip
-    return entries + [
+        if connection_id is None else
         used_by_entry("authentik_core", "usersourceconnection", connection_id,
                       UserPlexSourceConnection.label(user_id, pk), "cascade")
-        for connection_id, user_id in _SOURCE_CONNECTIONS.rows(connection, {"pk": pk})
+        for _part, mapping_pk, name, connection_id, user_id
+        in _SOURCE_USED_BY.rows(connection, {"pk": pk})
     ]  # fmt: skip
 
 

@@ -3,11 +3,13 @@
 Handlers call these methods and get plain dicts back; sessions never leave this module.
 """
 
+import asyncio
 import hmac
 import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.accounts import AccountsMixin
@@ -169,7 +172,22 @@ class Store(AccountsMixin, LoginsMixin):
             if self.writes_inline
             else None
         )
-        self._snapshot = threading.local()  # a thread's current snapshot() connection
+        # PostgreSQL reads run in autocommit: under READ COMMITTED each statement sees
+        # its own snapshot inside a transaction or not, and a transaction would cost a
+        # BEGIN and a COMMIT trip per request (docs/performance.md). SQLite's BEGIN does
+        # hold one snapshot for all the reads of a request.
+        self._read_engine = self.engine if self.reads_inline else make_engine(self.url, reads=True)
+        # PostgreSQL reads the event loop makes awaiting the driver (reads_awaited): the
+        # same reads, on a connection of SQLAlchemy's asyncio engine, in a greenlet that
+        # hands each wait to the loop, instead of a trip to a worker thread
+        # (docs/performance.md).
+        self.reads_awaited = not self.reads_inline
+        self._async_engine = make_async_engine(self.url) if self.reads_awaited else None
+        # The current snapshot() connection.
+        self._snapshot_connection: ContextVar[Connection | None] = ContextVar(
+            "snapshot_connection", default=None
+        )
+        self._snapshot = threading.local()  # a thread's inline_writes() engine
         self._page_cache: dict[tuple, tuple] = {}
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(write=True)
@@ -184,6 +202,14 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+        self._read_engine.dispose()
+        if self._async_engine is not None:
+            # Its connections close by awaiting; psycopg's close needs no particular
+            # loop, so a thread and loop of their own do, whether or not this thread
+            # runs a loop.
+            closer = threading.Thread(target=asyncio.run, args=(self._async_engine.dispose(),))
+            closer.start()
+            closer.join()
         if self._inline_engine is not None:
             self._inline_engine.dispose()
             self._inline_write_engine.engine.dispose()
@@ -199,35 +225,53 @@ class Store(AccountsMixin, LoginsMixin):
         return None
 
     def connections_in_use(self) -> int:
-        """Database connections checked out of this process's pool right now."""
-        return self.engine.pool.checkedout()
+        """Database connections checked out of this process's pools right now."""
+        engines = {self.engine, self._read_engine}
+        if self._async_engine is not None:
+            engines.add(self._async_engine.sync_engine)
+        return sum(engine.pool.checkedout() for engine in engines)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        shared = self._snapshot_connection.get()
+        if shared is not None:  # the snapshot's connection, in its transaction
+            with Session(shared, expire_on_commit=False) as session:
+                yield session
+            return
         with self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
-    def snapshot(self, *, inline: bool = False) -> Iterator[None]:
+    def snapshot(self, *, on_loop: bool = False) -> Iterator[None]:
         """The reads inside share one connection and transaction (a request's checks,
-        say). `inline`: on the event loop's own connection (SQLite only)."""
-        engine = self._inline_engine if inline else self.engine
+        say). `on_loop`: on the event loop's own connections; SQLite's read inline,
+        PostgreSQL's awaiting the driver (inside SQLAlchemy's greenlet_spawn)."""
+        engine = self._read_engine
+        if on_loop:
+            engine = self._inline_engine if self.reads_inline else self._async_engine.sync_engine
         with engine.connect() as connection, connection.begin():
-            self._snapshot.connection = connection
+            # Per thread, and per request on the loop (awaited reads of several requests
+            # interleave on its one thread).
+            token = self._snapshot_connection.set(connection)
             try:
                 yield
             finally:
-                self._snapshot.connection = None
+                self._snapshot_connection.reset(token)
+
+    async def renew_awaited_connections(self) -> None:
+        """Close the awaited reads' connections: the database dropped one (a restart
+        drops them all), and each is opened anew when next needed."""
+        await self._async_engine.dispose()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        """A read transaction on a connection (the thread's snapshot, if it has one),
-        for reads that select columns: no ORM session, no objects (docs/performance.md)."""
-        shared = getattr(self._snapshot, "connection", None)
+        """A read transaction on a connection (the snapshot's, if there is one), for
+        reads that select columns: no ORM session, no objects (docs/performance.md)."""
+        shared = self._snapshot_connection.get()
         if shared is not None:
             yield shared
             return
-        with self.engine.connect() as connection, connection.begin():
+        with self._read_engine.connect() as connection, connection.begin():
             yield connection
 
     @contextmanager
@@ -568,23 +612,43 @@ class Store(AccountsMixin, LoginsMixin):
                 connection.execute(_MANAGED_ROLE_DELETED, {"name": name})
             connection.execute(resource.deleted, {"pk": pk})
 
-    def used_by(self, resource: Resource, key: str) -> list[dict]:
+    def used_by(self, resource: Resource, found: StoredObject) -> list[dict]:
+        """What refers to the object the permission check found (by its primary key:
+        no second lookup of the URL's key)."""
         with self._reading() as connection:
-            pk = stored_pk(connection, resource, key)
-            return resource.used_by(connection, pk)
+            return resource.used_by(connection, column_key(resource.pk, found.pk))
 
 
-def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) -> Engine:
+def make_async_engine(url: str) -> AsyncEngine:
+    """PostgreSQL reads awaited on the event loop: psycopg's async connections, in
+    autocommit as the reads' pool (make_engine). No ping before each use (a trip to the
+    database, a sixth of a retrieve's CPU): a read that finds its connection dropped is
+    made again on a new one (app/concurrency.reading)."""
+    return create_async_engine(
+        url,
+        pool_size=5,
+        max_overflow=0,
+        hide_parameters=True,
+        isolation_level="AUTOCOMMIT",
+    )
+
+
+def make_engine(
+    url: str, connections: int = 2, busy_timeout_ms: int = 10000, *, reads: bool = False
+) -> Engine:
     # Connections per process, sized by measurement (docs/performance.md): request
     # threads hold the GIL while they turn rows into objects, so connections beyond what
     # the cores can serve only add contention. PostgreSQL does its share of the work in
-    # its own processes, so a few more help there; WORKERS processes each open up to
-    # 10, well inside PostgreSQL's default of 100 connections.
+    # its own processes, so a few more help there: 5 for writes and 5 for reads, so
+    # that 9 WORKERS processes stay within PostgreSQL's default of 100 connections.
     # hide_parameters: a database error's message never carries the values written (a
     # Plex token, a key's digest), wherever it is logged.
+    # `reads` (PostgreSQL): a pool of its own whose connections stay in autocommit, so
+    # that no checkout switches them in and out of it.
     if make_url(url).get_backend_name() != "sqlite":
+        autocommit = {"isolation_level": "AUTOCOMMIT"} if reads else {}
         return create_engine(
-            url, pool_size=5, max_overflow=5, pool_pre_ping=True, hide_parameters=True
+            url, pool_size=5, max_overflow=0, pool_pre_ping=True, hide_parameters=True, **autocommit
         )
     engine = create_engine(url, pool_size=connections, max_overflow=0, hide_parameters=True)
 

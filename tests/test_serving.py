@@ -13,10 +13,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 
 from app.main import create_served_app
 from tests.helpers import AUTH, TOKEN, count_rows, make_source
-from tests.server import ROOT, free_port, started_server
+from tests.server import ROOT, free_port, running_server, started_server
 from tests.test_concurrent_writes import CLIENTS, _all_at_once
 
 
@@ -154,3 +156,44 @@ def test_without_migrating_at_start_an_old_database_is_refused(fresh_database_ur
         "plex-api: the database is not at the newest migration and MIGRATE_ON_START is off; "
         "run: plex-api migrate"
     )
+
+
+def _drop_connections(url: str) -> int:
+    """Terminate every other connection to the database, as a PostgreSQL restart or a
+    network cut would; how many were dropped."""
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as admin:
+        dropped = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(dropped)
+
+
+def test_requests_go_on_after_the_database_drops_its_connections(store, fake_plex):
+    """PostgreSQL drops every connection the server holds between two requests: the
+    next requests (reads awaited on the loop, reads and writes in worker threads) answer
+    as they did, none with an error (docs/performance.md)."""
+    if store.is_sqlite:
+        pytest.skip("a SQLite file has no connections to drop")
+    with running_server(store.url, TOKEN, plex_api_url=fake_plex.url) as base:
+        url = f"{base}/api/v3/sources/plex/"
+        source = httpx.post(
+            url, headers=AUTH, json={"name": "Plex", "slug": "plex", "plex_token": "t"}
+        ).json()
+
+        def read(_index):
+            with httpx.Client(headers=AUTH, timeout=30) as client:
+                one = client.get(f"{url}plex/")
+                page = client.get(url)
+                used_by = client.get(f"{url}plex/used_by/")
+                return one.status_code, one.json(), page.status_code, used_by.status_code
+
+        before = _all_at_once(read)  # several connections in each pool
+        assert _drop_connections(store.url) >= 2
+        after = _all_at_once(read)
+        created = httpx.post(
+            url, headers=AUTH, json={"name": "Two", "slug": "two", "plex_token": "t"}
+        )
+
+    assert before == after == [(200, source, 200, 200)] * CLIENTS
+    assert created.status_code == 201

@@ -256,6 +256,53 @@ def test_used_by_lists_the_sources_property_mappings(api, store):
     assert count_rows(store, user_property_mappings.name) == 1
 
 
+def test_used_by_lists_group_mappings_then_user_mappings_then_connections(api, store):
+    """Each part in authentik's order: the group list, the user list (each by mapping
+    pk), then the users' connections (by id); a mapping in both lists is named twice."""
+    first, second = sorted(uuid.uuid4() for _ in range(2))
+    with store.engine.begin() as connection:
+        for pk, name in ((first, "first"), (second, "second")):
+            connection.execute(
+                insert(PropertyMapping.__table__).values(pm_uuid=pk, name=name, expression="")
+            )
+    source = make_source(
+        api,
+        group_property_mappings=[str(second), str(first)],
+        user_property_mappings=[str(second)],
+    )
+    links = []
+    for number, name in enumerate(("alice", "bob"), start=1):
+        store.create_user(name)
+        user_id = store.identity_for_token(store.create_token(f"{name}-token", name)).user_id
+        store.link_plex_account(user_id, uuid.UUID(source["pk"]), str(number), f"plex-{name}")
+        links.append(user_id)
+    connections = api.get("/sources/user_connections/plex/").json()["results"]
+
+    response = api.get("/sources/plex/plex/used_by/")
+
+    def mapping(pk, name):
+        return {"app": "authentik_core", "model_name": "propertymapping", "pk": str(pk),
+                "name": f"Property Mapping {name}", "action": "cascade_many"}  # fmt: skip
+
+    assert response.status_code == 200
+    assert response.json() == [
+        mapping(first, "first"),
+        mapping(second, "second"),
+        mapping(second, "second"),
+        *(
+            {
+                "app": "authentik_core",
+                "model_name": "usersourceconnection",
+                "pk": str(c["pk"]),
+                "name": f"User-source connection (user={c['user']}, source={source['pk']})",
+                "action": "cascade",
+            }  # fmt: skip
+            for c in sorted(connections, key=lambda c: c["pk"])
+        ),
+    ]
+    assert sorted(c["user"] for c in connections) == links
+
+
 def test_used_by_unknown_slug_is_404(api):
     response = api.get("/sources/plex/nope/used_by/")
     assert response.status_code == 404
