@@ -40,14 +40,15 @@ async def reading(store, function, /, *args, scans: bool = False):
         with store.snapshot(on_loop=True):
             return function(*args)
     if _awaits_reads(store):
+        pool = store.awaited_reads_pool()
         try:
             return await _awaited(store, function, *args)
         except DBAPIError as error:
             if not error.connection_invalidated:
                 raise
-        # PostgreSQL dropped the connection since its last use (a restart, a network
-        # cut). A read changes nothing, so it is made again, once, on a new connection.
-        await store.renew_awaited_connections()
+        # PostgreSQL dropped the connection since its last use (a restart, or a reset
+        # on the way). A read changes nothing, so it is made again, once, on a new one.
+        await store.renew_awaited_connections(pool)
         return await _awaited(store, function, *args)
     return await in_worker_thread(_in_snapshot, store, function, *args)
 

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import Pool
 
 from models.accounts import AccountsMixin
 from models.driver import CoreQuery, DriverQuery
@@ -172,15 +173,12 @@ class Store(AccountsMixin, LoginsMixin):
             if self.writes_inline
             else None
         )
-        # PostgreSQL reads run in autocommit: under READ COMMITTED each statement sees
-        # its own snapshot inside a transaction or not, and a transaction would cost a
-        # BEGIN and a COMMIT trip per request (docs/performance.md). SQLite's BEGIN does
-        # hold one snapshot for all the reads of a request.
-        self._read_engine = self.engine if self.reads_inline else make_engine(self.url, reads=True)
         # PostgreSQL reads the event loop makes awaiting the driver (reads_awaited): the
         # same reads, on a connection of SQLAlchemy's asyncio engine, in a greenlet that
         # hands each wait to the loop, instead of a trip to a worker thread
-        # (docs/performance.md).
+        # (docs/performance.md). They run in autocommit: under READ COMMITTED each
+        # statement sees its own snapshot inside a transaction or not, and a transaction
+        # would cost a BEGIN and a COMMIT trip per request.
         self.reads_awaited = not self.reads_inline
         self._async_engine = make_async_engine(self.url) if self.reads_awaited else None
         # The current snapshot() connection.
@@ -202,7 +200,6 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
-        self._read_engine.dispose()
         if self._async_engine is not None:
             # Its connections close by awaiting; psycopg's close needs no particular
             # loop, so a thread and loop of their own do, whether or not this thread
@@ -226,10 +223,8 @@ class Store(AccountsMixin, LoginsMixin):
 
     def connections_in_use(self) -> int:
         """Database connections checked out of this process's pools right now."""
-        engines = {self.engine, self._read_engine}
-        if self._async_engine is not None:
-            engines.add(self._async_engine.sync_engine)
-        return sum(engine.pool.checkedout() for engine in engines)
+        awaited = 0 if self._async_engine is None else self.awaited_reads_pool().checkedout()
+        return self.engine.pool.checkedout() + awaited
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -246,7 +241,7 @@ class Store(AccountsMixin, LoginsMixin):
         """The reads inside share one connection and transaction (a request's checks,
         say). `on_loop`: on the event loop's own connections; SQLite's read inline,
         PostgreSQL's awaiting the driver (inside SQLAlchemy's greenlet_spawn)."""
-        engine = self._read_engine
+        engine = self.engine
         if on_loop:
             engine = self._inline_engine if self.reads_inline else self._async_engine.sync_engine
         with engine.connect() as connection, connection.begin():
@@ -258,10 +253,16 @@ class Store(AccountsMixin, LoginsMixin):
             finally:
                 self._snapshot_connection.reset(token)
 
-    async def renew_awaited_connections(self) -> None:
-        """Close the awaited reads' connections: the database dropped one (a restart
-        drops them all), and each is opened anew when next needed."""
-        await self._async_engine.dispose()
+    def awaited_reads_pool(self) -> Pool:
+        """The pool of the connections reads awaited on the loop use (PostgreSQL)."""
+        return self._async_engine.sync_engine.pool
+
+    async def renew_awaited_connections(self, pool: Pool) -> None:
+        """Close the awaited reads' connections: the database dropped one of `pool` (a
+        restart drops them all), and each is opened anew when next needed. Nothing, if
+        another request has renewed them since (its new ones stay)."""
+        if self.awaited_reads_pool() is pool:
+            await self._async_engine.dispose()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -271,7 +272,7 @@ class Store(AccountsMixin, LoginsMixin):
         if shared is not None:
             yield shared
             return
-        with self._read_engine.connect() as connection, connection.begin():
+        with self.engine.connect() as connection, connection.begin():
             yield connection
 
     @contextmanager
@@ -633,22 +634,18 @@ def make_async_engine(url: str) -> AsyncEngine:
     )
 
 
-def make_engine(
-    url: str, connections: int = 2, busy_timeout_ms: int = 10000, *, reads: bool = False
-) -> Engine:
+def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) -> Engine:
     # Connections per process, sized by measurement (docs/performance.md): request
     # threads hold the GIL while they turn rows into objects, so connections beyond what
     # the cores can serve only add contention. PostgreSQL does its share of the work in
-    # its own processes, so a few more help there: 5 for writes and 5 for reads, so
-    # that 9 WORKERS processes stay within PostgreSQL's default of 100 connections.
+    # its own processes, so a few more help there: up to 10 for the worker threads and
+    # 5 for the reads the event loop awaits (make_async_engine), so that 6 WORKERS
+    # processes stay within PostgreSQL's default of 100 connections.
     # hide_parameters: a database error's message never carries the values written (a
     # Plex token, a key's digest), wherever it is logged.
-    # `reads` (PostgreSQL): a pool of its own whose connections stay in autocommit, so
-    # that no checkout switches them in and out of it.
     if make_url(url).get_backend_name() != "sqlite":
-        autocommit = {"isolation_level": "AUTOCOMMIT"} if reads else {}
         return create_engine(
-            url, pool_size=5, max_overflow=0, pool_pre_ping=True, hide_parameters=True, **autocommit
+            url, pool_size=5, max_overflow=5, pool_pre_ping=True, hide_parameters=True
         )
     engine = create_engine(url, pool_size=connections, max_overflow=0, hide_parameters=True)
 

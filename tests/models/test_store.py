@@ -1,5 +1,7 @@
 """models/store.py: reads and writes as the API uses them, refusals as store errors."""
 
+import asyncio
+
 import pytest
 
 from models.errors import Invalid, NotFound
@@ -110,3 +112,22 @@ def test_identity_for_token(store):
     assert store.identity_for_token(key + "x") is None
     store.set_user_active("alice", False)
     assert store.identity_for_token(key) is None
+
+
+def test_awaited_reads_renew_their_connections_once(store):
+    """After a dropped connection, the first request to find out empties the awaited
+    reads' pool; a request that found out about the same pool later leaves the new one
+    (and the connections others opened in it) alone."""
+    if not store.reads_awaited:
+        pytest.skip("SQLite reads are not awaited")
+    dropped = store.awaited_reads_pool()
+
+    async def renew_twice():
+        await store.renew_awaited_connections(dropped)
+        renewed = store.awaited_reads_pool()
+        await store.renew_awaited_connections(dropped)
+        return renewed, store.awaited_reads_pool()
+
+    renewed, after = asyncio.run(renew_twice())
+    assert renewed is not dropped
+    assert after is renewed
