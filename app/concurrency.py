@@ -62,16 +62,24 @@ async def _awaited(store, function, *args):
 
 
 async def writing(store, function, /, *args):
-    """`function(*args)`, which writes the store in one transaction: on the event loop
-    where the store writes inline and no other writer holds the database right now
-    (SQLite; the same gain as `reading`), else in a worker thread, which waits its turn."""
+    """`function(*args)`, which writes the store in one transaction, on the event loop
+    where it can be: SQLite's inline when no other writer holds the database right now
+    (the same gain as `reading`), else in a worker thread, which waits its turn;
+    PostgreSQL's awaiting the driver, on the loop that awaits the store's reads."""
     if store.writes_inline:
         try:
             with store.inline_writes():
                 return function(*args)
         except WriteBusy:
             pass  # nothing was done: wait for the database in a worker thread
+    elif _awaits_reads(store):
+        return await greenlet_spawn(_awaited_write, store, function, *args)
     return await in_worker_thread(function, *args)
+
+
+def _awaited_write(store, function, *args):
+    with store.awaited_writes():
+        return function(*args)
 
 
 # The loop that awaits each store's reads (PostgreSQL). Its connections wait on that

@@ -181,13 +181,20 @@ class Store(AccountsMixin, LoginsMixin):
         # would cost a BEGIN and a COMMIT trip per request.
         self.reads_awaited = not self.reads_inline
         self._async_engine = make_async_engine(self.url) if self.reads_awaited else None
+        # Its writes too (awaited_writes): a pool of their own, in transactions, and
+        # pinged before use, as a write is not made twice.
+        self._async_write_engine = (
+            make_async_engine(self.url, writes=True) if self.reads_awaited else None
+        )
         # The current snapshot() connection.
         self._snapshot_connection: ContextVar[Connection | None] = ContextVar(
             "snapshot_connection", default=None
         )
-        self._snapshot = threading.local()  # a thread's inline_writes() engine
+        # The engine of the write on the loop (inline_writes, awaited_writes), if any.
+        self._loop_write_engine: ContextVar[Engine | None] = ContextVar(
+            "loop_write_engine", default=None
+        )
         self._page_cache: dict[tuple, tuple] = {}
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_engine = self.engine.execution_options(write=True)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers here instead of in SQLite's
@@ -200,13 +207,14 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
-        if self._async_engine is not None:
-            # Its connections close by awaiting; psycopg's close needs no particular
-            # loop, so a thread and loop of their own do, whether or not this thread
-            # runs a loop.
-            closer = threading.Thread(target=asyncio.run, args=(self._async_engine.dispose(),))
-            closer.start()
-            closer.join()
+        for engine in (self._async_engine, self._async_write_engine):
+            if engine is not None:
+                # Its connections close by awaiting; psycopg's close needs no particular
+                # loop, so a thread and loop of their own do, whether or not this thread
+                # runs a loop.
+                closer = threading.Thread(target=asyncio.run, args=(engine.dispose(),))
+                closer.start()
+                closer.join()
         if self._inline_engine is not None:
             self._inline_engine.dispose()
             self._inline_write_engine.engine.dispose()
@@ -223,7 +231,12 @@ class Store(AccountsMixin, LoginsMixin):
 
     def connections_in_use(self) -> int:
         """Database connections checked out of this process's pools right now."""
-        awaited = 0 if self._async_engine is None else self.awaited_reads_pool().checkedout()
+        awaited = (
+            0
+            if self._async_engine is None
+            else self.awaited_reads_pool().checkedout()
+            + self._async_write_engine.sync_engine.pool.checkedout()
+        )
         return self.engine.pool.checkedout() + awaited
 
     @contextmanager
@@ -233,7 +246,7 @@ class Store(AccountsMixin, LoginsMixin):
             with Session(shared, expire_on_commit=False) as session:
                 yield session
             return
-        with self._sessions() as session, session.begin():
+        with Session(self._reads_engine(), expire_on_commit=False) as session, session.begin():
             yield session
 
     @contextmanager
@@ -272,8 +285,16 @@ class Store(AccountsMixin, LoginsMixin):
         if shared is not None:
             yield shared
             return
-        with self.engine.connect() as connection, connection.begin():
+        with self._reads_engine().connect() as connection, connection.begin():
             yield connection
+
+    def _reads_engine(self) -> Engine:
+        """Where reads outside a snapshot go: the awaited reads' engine inside an
+        awaited write (its greenlet must not wait on a blocking driver), else the
+        worker threads'."""
+        if self._async_engine is not None and self._loop_write_engine.get() is not None:
+            return self._async_engine.sync_engine
+        return self.engine
 
     @contextmanager
     def inline_writes(self) -> Iterator[None]:
@@ -282,19 +303,33 @@ class Store(AccountsMixin, LoginsMixin):
         writing (SQLite only; docs/performance.md)."""
         if not self._write_lock.acquire(blocking=False):
             raise WriteBusy
-        self._snapshot.write_engine = self._inline_write_engine
+        try:
+            with self._writing_with(self._inline_write_engine):
+                yield
+        finally:
+            self._write_lock.release()
+
+    @contextmanager
+    def awaited_writes(self) -> Iterator[None]:
+        """The write inside goes on the event loop, awaiting the driver (PostgreSQL,
+        inside SQLAlchemy's greenlet_spawn; docs/performance.md)."""
+        with self._writing_with(self._async_write_engine.sync_engine):
+            yield
+
+    @contextmanager
+    def _writing_with(self, engine: Engine) -> Iterator[None]:
+        token = self._loop_write_engine.set(engine)
         try:
             yield
         finally:
-            self._snapshot.write_engine = None
-            self._write_lock.release()
+            self._loop_write_engine.reset(token)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A write transaction on a connection, for writes that are statements on
         tables (SQLite: behind the process's write lock, BEGIN IMMEDIATE)."""
-        inline = getattr(self._snapshot, "write_engine", None)
-        if inline is not None:  # the lock is held already (inline_writes)
+        inline = self._loop_write_engine.get()
+        if inline is not None:  # on the loop; SQLite's lock is held already (inline_writes)
             with inline.connect() as connection:
                 try:
                     transaction = connection.begin()
@@ -309,7 +344,12 @@ class Store(AccountsMixin, LoginsMixin):
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        if getattr(self._snapshot, "write_engine", None) is not None:
+        awaited = self._loop_write_engine.get()
+        if awaited is not None and not self.is_sqlite:
+            with Session(awaited, expire_on_commit=False) as session, session.begin():
+                yield session
+            return
+        if awaited is not None:
             # inline_writes holds the lock this would wait for, on this very thread.
             raise RuntimeError("inline writes go through _writing, not an ORM session")
         if self._write_lock is None:
@@ -620,27 +660,23 @@ class Store(AccountsMixin, LoginsMixin):
             return resource.used_by(connection, column_key(resource.pk, found.pk))
 
 
-def make_async_engine(url: str) -> AsyncEngine:
-    """PostgreSQL reads awaited on the event loop: psycopg's async connections, in
-    autocommit as the reads' pool (make_engine). No ping before each use (a trip to the
+def make_async_engine(url: str, *, writes: bool = False) -> AsyncEngine:
+    """PostgreSQL reads (or `writes`) awaited on the event loop: psycopg's async
+    connections. Reads run in autocommit, without a ping before each use (a trip to the
     database, a sixth of a retrieve's CPU): a read that finds its connection dropped is
-    made again on a new one (app/concurrency.reading)."""
-    return create_async_engine(
-        url,
-        pool_size=5,
-        max_overflow=0,
-        hide_parameters=True,
-        isolation_level="AUTOCOMMIT",
-    )
+    made again on a new one (app/concurrency.reading). Writes are not made twice, so
+    their connections are pinged, as the worker threads' are (make_engine)."""
+    mode = {"pool_pre_ping": True} if writes else {"isolation_level": "AUTOCOMMIT"}
+    return create_async_engine(url, pool_size=5, max_overflow=0, hide_parameters=True, **mode)
 
 
 def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) -> Engine:
     # Connections per process, sized by measurement (docs/performance.md): request
     # threads hold the GIL while they turn rows into objects, so connections beyond what
     # the cores can serve only add contention. PostgreSQL does its share of the work in
-    # its own processes, so a few more help there: up to 10 for the worker threads and
-    # 5 for the reads the event loop awaits (make_async_engine), so that 6 WORKERS
-    # processes stay within PostgreSQL's default of 100 connections.
+    # its own processes, so a few more help there: up to 10 for the worker threads, 5
+    # for the reads and 5 for the writes the event loop awaits (make_async_engine), so
+    # that 5 WORKERS processes stay within PostgreSQL's default of 100 connections.
     # hide_parameters: a database error's message never carries the values written (a
     # Plex token, a key's digest), wherever it is logged.
     if make_url(url).get_backend_name() != "sqlite":
