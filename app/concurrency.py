@@ -93,7 +93,10 @@ def _awaits_reads(store) -> bool:
     if not store.reads_awaited:
         return False
     loop = asyncio.get_running_loop()
-    return _READING_LOOPS.setdefault(store, loop) is loop
+    owner = _READING_LOOPS.get(store)
+    if owner is None:
+        owner = _READING_LOOPS.setdefault(store, loop)
+    return owner is loop
 
 
 def _in_snapshot(store, function, *args, on_loop: bool = False):

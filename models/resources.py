@@ -241,17 +241,10 @@ class Resource:
         return [self.codename(a) for a in ACTIONS] + [f"{app}.{p}" for p in self.more_permissions]
 
 
-# A column's type, by the column's id (with the column, so that an id reused by another
-# object is told apart): reading `.type` from a mapped attribute goes through SQLAlchemy's
-# attribute proxying, several µs for each key of every request.
-_COLUMN_TYPES: dict[int, tuple[object, object]] = {}
-
-
+@cache  # reading `.type` from a mapped attribute goes through SQLAlchemy's attribute
+# proxying, several µs for each key of every request
 def _column_type(column):
-    known = _COLUMN_TYPES.get(id(column))
-    if known is None or known[0] is not column:
-        known = _COLUMN_TYPES[id(column)] = (column, column.type)
-    return known[1]
+    return column.type
 
 
 def column_key(column, value):

@@ -207,14 +207,17 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
-        for engine in (self._async_engine, self._async_write_engine):
-            if engine is not None:
-                # Its connections close by awaiting; psycopg's close needs no particular
-                # loop, so a thread and loop of their own do, whether or not this thread
-                # runs a loop.
-                closer = threading.Thread(target=asyncio.run, args=(engine.dispose(),))
-                closer.start()
-                closer.join()
+        if self.reads_awaited:
+            # Their connections close by awaiting; psycopg's close needs no particular
+            # loop, so a thread and loop of their own do, whether or not this thread
+            # runs a loop.
+            closer = threading.Thread(target=asyncio.run, args=(self._dispose_awaited(),))
+            closer.start()
+            closer.join()
+
+    async def _dispose_awaited(self) -> None:
+        await self._async_engine.dispose()
+        await self._async_write_engine.dispose()
         if self._inline_engine is not None:
             self._inline_engine.dispose()
             self._inline_write_engine.engine.dispose()
@@ -231,13 +234,10 @@ class Store(AccountsMixin, LoginsMixin):
 
     def connections_in_use(self) -> int:
         """Database connections checked out of this process's pools right now."""
-        awaited = (
-            0
-            if self._async_engine is None
-            else self.awaited_reads_pool().checkedout()
-            + self._async_write_engine.sync_engine.pool.checkedout()
-        )
-        return self.engine.pool.checkedout() + awaited
+        pools = [self.engine.pool]
+        if self.reads_awaited:
+            pools += [e.sync_engine.pool for e in (self._async_engine, self._async_write_engine)]
+        return sum(pool.checkedout() for pool in pools)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -292,7 +292,7 @@ class Store(AccountsMixin, LoginsMixin):
         """Where reads outside a snapshot go: the awaited reads' engine inside an
         awaited write (its greenlet must not wait on a blocking driver), else the
         worker threads'."""
-        if self._async_engine is not None and self._loop_write_engine.get() is not None:
+        if self.reads_awaited and self._loop_write_engine.get() is not None:
             return self._async_engine.sync_engine
         return self.engine
 
@@ -345,7 +345,7 @@ class Store(AccountsMixin, LoginsMixin):
     @contextmanager
     def _write(self) -> Iterator[Session]:
         awaited = self._loop_write_engine.get()
-        if awaited is not None and not self.is_sqlite:
+        if awaited is not None and self.reads_awaited:
             with Session(awaited, expire_on_commit=False) as session, session.begin():
                 yield session
             return
