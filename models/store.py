@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import (
     Integer,
     LargeBinary,
+    String,
     Uuid,
     bindparam,
     case,
@@ -480,29 +481,38 @@ class Store(AccountsMixin, LoginsMixin):
             if unknown:
                 raise Invalid(unknown)
             terms += resource.combined_filters(filters)
-            terms += _search(search, resource.search, sqlite=self.is_sqlite)
+            searched = search_terms(search)
             restricted = viewer is not None and not viewer.covers(resource.codename("view"))
             order = _ordering(ordering, resource)
             if terms:
+                terms += _searching(resource.search, len(searched), sqlite=self.is_sqlite)
                 counted, page = self._page_statements(resource, restricted, order, terms)
             else:  # the usual list: the same few statements again, built once
-                counted, page = self._usual_page_statements(resource, restricted, order)
-            values = {"viewer": viewer.user_id} if restricted else {}
+                counted, page = self._kept_page_statements(
+                    resource, restricted, order, len(searched)
+                )
+            values = _search_patterns(searched, sqlite=self.is_sqlite)
+            if restricted:
+                values["viewer"] = viewer.user_id
             count = counted.scalar(connection, values)
             offset, limit = window(count)
             rows = page.rows(connection, {**values, "offset": offset, "limit": limit})
             return count, resource.represent_all(connection, rows)
 
-    def _usual_page_statements(self, resource: Resource, restricted: bool, order: tuple):
-        """_page_statements without filters or search terms, kept and run on the driver
-        (docs/performance.md). At most a few hundred, whatever orderings clients ask for."""
-        key = (resource.permission_model, restricted, order)
+    def _kept_page_statements(
+        self, resource: Resource, restricted: bool, order: tuple, searched: int
+    ):
+        """_page_statements without filters, for `searched` search terms, kept and run on
+        the driver (docs/performance.md). At most a few hundred, whatever orderings and
+        searches clients ask for."""
+        key = (resource.permission_model, restricted, order, searched)
         statements = self._page_cache.get(key)
         if statements is None:
             if len(self._page_cache) >= 256:
                 self._page_cache.clear()
+            terms = _searching(resource.search, searched, sqlite=self.is_sqlite)
             statements = self._page_cache[key] = self._page_statements(
-                resource, restricted, order, (), DriverQuery
+                resource, restricted, order, terms, DriverQuery
             )
         return statements
 
@@ -768,27 +778,50 @@ def search_terms(search: str | None) -> list[str]:
     return [term for term in terms if term]
 
 
-def _search(search: str | None, columns: tuple, *, sqlite: bool) -> list:
-    """DRF's SearchFilter: every term must match some column, case-insensitively."""
+def _searching(columns: tuple, searched: int, *, sqlite: bool) -> list:
+    """DRF's SearchFilter for `searched` terms: each must occur in some column, ignoring
+    case as Django's icontains does (beyond ASCII too). The patterns are the parameters
+    search0, search1... (_search_patterns), so that one statement serves every search
+    with as many terms."""
     return [
-        or_(*(_contains(column, term, sqlite) for column in columns))
-        for term in search_terms(search)
+        or_(
+            *(
+                _contains(column, bindparam(f"search{n}", type_=String), sqlite)
+                for column in columns
+            )
+        )
+        for n in range(searched)
     ]
 
 
-def _contains(column, term: str, sqlite: bool):
-    """`column` contains `term`, case-insensitively beyond ASCII (Django's icontains)."""
+def _contains(column, pattern, sqlite: bool):
     if not sqlite:
-        return column.icontains(term, autoescape=True)
+        return column.ilike(pattern, escape=_LIKE_ESCAPE)
     # On SQLite, lower() is the Python function registered above, called row by row,
-    # which is slow at scale (docs/performance.md). LIKE folds ASCII letters
-    # itself, so a value that is all ASCII (as many characters as bytes) is matched by
-    # LIKE against the lowered term; only the others go through lower().
+    # which is slow at scale (docs/performance.md). LIKE folds ASCII letters itself, so
+    # a value that is all ASCII (as many characters as bytes) is matched by LIKE against
+    # the lowered pattern; only the others go through lower().
     all_ascii = func.length(column) == func.length(cast(column, LargeBinary))
     return case(
-        (all_ascii, column.contains(term.lower(), autoescape=True)),
-        else_=column.icontains(term, autoescape=True),
+        (all_ascii, column.like(pattern, escape=_LIKE_ESCAPE)),
+        else_=func.lower(column).like(pattern, escape=_LIKE_ESCAPE),
     )
+
+
+_LIKE_ESCAPE = "/"
+
+
+def _search_patterns(terms: list[str], *, sqlite: bool) -> dict[str, str]:
+    """The LIKE pattern of each term (_searching): the term anywhere, its wildcards
+    escaped; lowered here on SQLite, where the database's lower() is Python's anyway."""
+    patterns = {}
+    for n, term in enumerate(terms):
+        if sqlite:
+            term = term.lower()
+        for special in (_LIKE_ESCAPE, "%", "_"):  # the escape character first
+            term = term.replace(special, _LIKE_ESCAPE + special)
+        patterns[f"search{n}"] = f"%{term}%"
+    return patterns
 
 
 def _ordering(ordering: str | None, resource: Resource) -> tuple[tuple[str, bool], ...]:

@@ -20,6 +20,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.hookimpl(trylast=True)  # after pytest has grouped the tests by fixture
+def pytest_collection_modifyitems(items):
+    # The slow tests first: dealt out to xdist's workers from the start, rather than
+    # left to the last worker while the other waits (the test run's time).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _postgres_database():
     """Create a fresh, uniquely named database on the local server; yield its URL."""
     name = f"plexapi_test_{uuid.uuid4().hex[:12]}"
