@@ -129,13 +129,30 @@ class Dialect:
     placeholder: str
     mappings: str  # a source's property mapping keys, joined by commas
     grant_key: str  # a grant's object_pk (a UUID's text) as the pk column stores it
-    like: str  # case-insensitive LIKE (SQLite's folds ASCII itself)
+    # A search term's condition on a column, its pattern lowered (SQLite) or not: case
+    # folded beyond ASCII, as the API's search (models/store.py) and Django's icontains.
+    name_has: str
+    slug_has: str
 
 
-SQLITE = Dialect("?", "group_concat(mapping_pk)", "replace(object_pk, '-', '')", "LIKE")
-POSTGRES = Dialect(
-    "%s", "string_agg(CAST(mapping_pk AS text), ',')", "CAST(object_pk AS uuid)", "ILIKE"
+# SQLite's LIKE folds only ASCII: values with other characters are lowered in Python.
+_SQLITE_HAS = (
+    "CASE WHEN length({column}) = length(CAST({column} AS BLOB)) "
+    "THEN {column} LIKE ? ESCAPE '\\' ELSE lower({column}) LIKE ? ESCAPE '\\' END"
 )
+SQLITE = Dialect(
+    "?", "group_concat(mapping_pk)", "replace(object_pk, '-', '')",
+    _SQLITE_HAS.format(column="name"), _SQLITE_HAS.format(column="slug"),
+)  # fmt: skip
+POSTGRES = Dialect(
+    "%s", "string_agg(CAST(mapping_pk AS text), ',')", "CAST(object_pk AS uuid)",
+    "name ILIKE ? ESCAPE '\\'", "slug ILIKE ? ESCAPE '\\'",
+)  # fmt: skip
+
+
+def _lower(value):
+    """SQLite's lower() for every letter, not only ASCII's (the store's too)."""
+    return value.lower() if isinstance(value, str) else value
 
 
 class Database:
@@ -156,6 +173,7 @@ class Database:
                 "cache_size=-16000",
             ):  # as the store's
                 self.driver.execute(f"PRAGMA {pragma}")  # fmt: skip
+            self.driver.create_function("lower", 1, _lower, deterministic=True)
         else:
             url = "postgresql://" + url.partition("://")[2]  # without SQLAlchemy's +driver
             self.driver = psycopg.connect(url, autocommit=True)
@@ -422,9 +440,11 @@ def create_app() -> Starlette:
             where.append(VIEWABLE)
             arguments += [VIEW, caller.user_id, caller.user_id]
         for term in search_terms(query.get("search")):
+            if db.sqlite:
+                term = term.lower()
             escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("(name {like} ? ESCAPE '\\' OR slug {like} ? ESCAPE '\\')")
-            arguments += [f"%{escaped}%"] * 2
+            where.append("({name_has} OR {slug_has})")
+            arguments += [f"%{escaped}%"] * (4 if db.sqlite else 2)
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         count = db.one(f"SELECT count(*) FROM plex_source s{condition}", arguments)[0]
         paginator = Paginator(query.get("page"), query.get("page_size"))

@@ -1,6 +1,6 @@
-"""Reads on the hot paths (the token check, a lookup, a list page) run on the database
-driver's cursor instead of through SQLAlchemy's execution (docs/performance.md, "The
-driver on the hot paths").
+"""Statements on the hot paths (the token check, a lookup, a list page; a write's checks,
+its event and a delete) run on the database driver's cursor instead of through
+SQLAlchemy's execution (docs/performance.md, "The driver on the hot paths").
 
 A statement stays a SQLAlchemy Core statement, written once beside the others. It is
 compiled once per dialect; each run then hands the SQL string and the parameters straight
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable
 
 
 @dataclass(frozen=True)
@@ -32,15 +32,30 @@ _UNSET = object()
 
 
 class DriverQuery:
-    """A SELECT whose runs go to the driver. Parameters are given by their bindparam
+    """A statement whose runs go to the driver: a SELECT (`rows`), or an INSERT, UPDATE
+    or DELETE of fixed columns (`execute`). Parameters are given by their bindparam
     names; expanding ones (`IN` lists) are refused when the statement is compiled."""
 
-    def __init__(self, statement: Select):
+    def __init__(self, statement: Executable):
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
     def rows(self, connection: Connection, parameters: dict | None = None) -> list[tuple]:
         """Every row, as tuples of converted values."""
+        compiled, found = self._run(connection, parameters, fetch=True)
+        if compiled.results is None:
+            return found
+        converters = compiled.results
+        return [
+            tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
+            for row in found
+        ]
+
+    def execute(self, connection: Connection, parameters: dict | None = None) -> int:
+        """A statement that returns no rows; how many rows it changed."""
+        return self._run(connection, parameters, fetch=False)[1]
+
+    def _run(self, connection: Connection, parameters: dict | None, *, fetch: bool):
         compiled = self._compiled.get(connection.dialect.name)
         if compiled is None:
             compiled = self._compiled[connection.dialect.name] = _compile(
@@ -64,7 +79,7 @@ class DriverQuery:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
-            found = cursor.fetchall()
+            found = cursor.fetchall() if fetch else cursor.rowcount
         except connection.dialect.loaded_dbapi.Error as error:
             # As SQLAlchemy's own execution would raise it, so that callers catch one
             # kind, and with the connection invalidated when the database dropped it.
@@ -81,13 +96,7 @@ class DriverQuery:
             ) from error
         finally:
             cursor.close()
-        if compiled.results is None:
-            return found
-        converters = compiled.results
-        return [
-            tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
-            for row in found
-        ]
+        return compiled, found
 
     def one_or_none(self, connection: Connection, parameters: dict | None = None):
         found = self.rows(connection, parameters)
@@ -116,7 +125,7 @@ class CoreQuery:
         return connection.scalar(self.statement, parameters or {})
 
 
-def _compile(statement: Select, dialect: Dialect) -> _Compiled:
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     binds = compiled.binds
     if any(bind.expanding or bind.literal_execute for bind in binds.values()):
@@ -136,7 +145,7 @@ def _compile(statement: Select, dialect: Dialect) -> _Compiled:
 
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None)
-        for column in statement.selected_columns
+        for column in getattr(statement, "selected_columns", ())  # none for a write
     )
     return _Compiled(
         sql=compiled.string,

@@ -191,7 +191,7 @@ class LoginsMixin:
         if action == "source_linked":
             context = {"message": "Linked Source", **context}
         app = "authentik.events" if action == "login" else "authentik.core"
-        self.record(session, action, context, audit=replace(audit, user=who), app=app)
+        self.record(session.connection(), action, context, audit=replace(audit, user=who), app=app)
 
     def cleanup_events(self) -> int:
         """Delete the events whose retention has passed; how many went."""

@@ -195,26 +195,32 @@ class Resource:
         return update(self.model.__table__).where(self.pk == bindparam(UPDATED_PK))
 
     @cached_property
-    def unique_lookups(self) -> dict:
+    def unique_lookups(self) -> dict[str, DriverQuery]:
         """For each unique field: the primary key of the object whose field holds
         `value`, if any."""
         return {
-            name: select(self.pk).where(getattr(self.model, name) == bindparam("value"))
+            name: DriverQuery(
+                select(self.pk).where(getattr(self.model, name) == bindparam("value"))
+            )
             for name in self.unique
         }
 
     @cached_property
-    def deleted(self):
+    def deleted(self) -> DriverQuery:
         """A DELETE of the object with primary key `pk`."""
-        return delete(self.model.__table__).where(self.pk == bindparam("pk"))
+        return DriverQuery(delete(self.model.__table__).where(self.pk == bindparam("pk")))
 
     @cached_property
-    def grants_deleted(self):
+    def grants_deleted(self) -> DriverQuery:
         """A DELETE of the permissions roles hold on the object whose primary key, as
         text, is `object_pk`."""
-        return delete(RolePermission).where(
-            RolePermission.object_pk == bindparam("object_pk"),
-            RolePermission.codename.in_(self.codenames),
+        # One comparison per codename: an IN list would be written into the SQL at
+        # each run, which the driver path does not do.
+        return DriverQuery(
+            delete(RolePermission).where(
+                RolePermission.object_pk == bindparam("object_pk"),
+                or_(*(RolePermission.codename == codename for codename in self.codenames)),
+            )
         )
 
     def named(self, row) -> tuple:

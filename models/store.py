@@ -82,8 +82,11 @@ _TOKEN_HOLDER = DriverQuery(
 )
 
 
-_INSERT_EVENT = insert(Event)  # built once, as are the statements below
-_MANAGED_ROLE_DELETED = delete(Role).where(Role.managed == bindparam("name"))
+# Every write records an event: each column a parameter (event_row gives them all).
+_INSERT_EVENT = DriverQuery(
+    insert(Event).values({c.key: bindparam(c.key, type_=c.type) for c in Event.__table__.c})
+)
+_MANAGED_ROLE_DELETED = DriverQuery(delete(Role).where(Role.managed == bindparam("name")))
 
 
 def _held_by(user_id) -> object:
@@ -602,7 +605,7 @@ class Store(AccountsMixin, LoginsMixin):
     def record(self, connection: Connection, action: str, context: dict, **how) -> None:
         """Record an event (models/events.py) in the transaction of `connection`."""
         row = event_row(action, context, retention=self.event_retention, **how)
-        connection.execute(_INSERT_EVENT, row)
+        _INSERT_EVENT.execute(connection, row)
 
     def _record_model_event(
         self, connection: Connection, action: str, resource: Resource, pk, shown: dict, audit
@@ -657,11 +660,11 @@ class Store(AccountsMixin, LoginsMixin):
                 if not shown:  # deleted by another request since we found it
                     raise NotFound(resource.not_found)
                 self._record_model_event(connection, "model_deleted", resource, pk, shown[0], audit)
-            connection.execute(resource.grants_deleted, {"object_pk": str(pk)})
+            resource.grants_deleted.execute(connection, {"object_pk": str(pk)})
             if resource.managed_role is not None:  # its own permissions go with it
                 name = managed_role_name(resource.managed_role, pk)
-                connection.execute(_MANAGED_ROLE_DELETED, {"name": name})
-            connection.execute(resource.deleted, {"pk": pk})
+                _MANAGED_ROLE_DELETED.execute(connection, {"name": name})
+            resource.deleted.execute(connection, {"pk": pk})
 
     def used_by(self, resource: Resource, found: StoredObject) -> list[dict]:
         """What refers to the object the permission check found (by its primary key:
@@ -755,7 +758,7 @@ def _check(connection: Connection, resource: Resource, stored, data: dict) -> No
         value = data.get(name)
         if value is None or (stored is not None and value == getattr(stored, name)):
             continue
-        if connection.scalar(resource.unique_lookups[name], {"value": value}) is not None:
+        if resource.unique_lookups[name].scalar(connection, {"value": value}) is not None:
             problems[name] = [message]
     problems.update(resource.check_references(connection, stored, data))
     if problems:

@@ -5,14 +5,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, bindparam, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from models.driver import CoreQuery, DriverQuery
+from models.events import DEFAULT_RETENTION, Event, event_row
 from models.identity import Token, User
 from models.resources import FLOWS, PLEX_MAPPINGS, SOURCES, USERS
 
 SOURCE = {"name": "Plex", "slug": "plex", "plex_token": "t"}
+# An event's every column, as event_row gives them.
+EVENT_INSERTED = insert(Event).values(
+    {column.key: bindparam(column.key, type_=column.type) for column in Event.__table__.c}
+)
 
 
 def test_rows_are_the_ones_sqlalchemy_reads(store):
@@ -105,3 +110,35 @@ def test_a_driver_error_is_sqlalchemys(store):
     for failed in (on_driver, through_sqlalchemy):
         assert "no_such_table" in failed.value.statement
         assert "plex-token-value" not in str(failed.value)
+
+
+def test_a_write_on_the_driver_stores_what_sqlalchemy_would(store):
+    """An event's row (a UUID, datetimes, JSON) inserted on the driver reads back as one
+    inserted through SQLAlchemy's own execution does."""
+    event = {"model": {"app": "a", "model_name": "m", "pk": "1", "name": "n"}}
+    rows = [event_row("model_created", event, retention=DEFAULT_RETENTION) for _ in range(2)]
+    with store.engine.connect() as connection, connection.begin():
+        assert DriverQuery(EVENT_INSERTED).execute(connection, rows[0]) == 1
+        connection.execute(EVENT_INSERTED, rows[1])
+    with store.engine.connect() as connection:
+        read = {row.id: row._asdict() for row in connection.execute(select(Event))}
+    assert read == {row["id"]: row for row in rows}
+
+
+def test_a_write_on_the_driver_is_in_the_callers_transaction(store):
+    """It counts the rows it changed, and goes with the transaction when that rolls
+    back; a constraint it breaks is SQLAlchemy's IntegrityError, as callers catch it."""
+    store.create(SOURCES, SOURCE)
+    with store.engine.connect() as connection:
+        with connection.begin() as transaction:
+            assert SOURCES.deleted.execute(connection, {"pk": uuid.uuid4()}) == 0
+            pk = DriverQuery(select(SOURCES.pk)).scalar(connection)
+            assert SOURCES.deleted.execute(connection, {"pk": pk}) == 1
+            transaction.rollback()
+        with connection.begin(), pytest.raises(IntegrityError):
+            row = event_row("model_created", {}, retention=DEFAULT_RETENTION)
+            DriverQuery(EVENT_INSERTED).execute(connection, row)
+            DriverQuery(EVENT_INSERTED).execute(connection, row)
+    assert [source["slug"] for source in store.list_page(
+        SOURCES, filters={}, search=None, ordering=None, window=lambda count: (0, 10)
+    )[1]] == ["plex"]  # fmt: skip
