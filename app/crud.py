@@ -48,8 +48,9 @@ class ResourceOperations:
         self.used_by_list = _taking(self._used_by_list, key)
 
     async def _list(self):
-        searching = bool(current_query().get("search"))
-        return await reading(current_store(), self._page, scans=searching), 200
+        store, search = current_store(), current_query().get("search")
+        scans = bool(search) and not store.short_scan(self.resource, search)
+        return await reading(store, self._page, scans=scans), 200
 
     def _page(self) -> dict:
         query = current_query()

@@ -95,7 +95,9 @@ def create_app() -> Starlette:
             shown = store.with_grants_on(identity, [r["pk"] for r in results])
             return paginator.envelope([without_secrets(shown, r) for r in results])
 
-        return _json(await reading(store, page, scans=bool(query.get("search"))), 200)
+        search = query.get("search")
+        scans = bool(search) and not store.short_scan(SOURCES, search)  # as the API decides
+        return _json(await reading(store, page, scans=scans), 200)
 
     async def retrieve(request: Request) -> Response:
         identity, found = await caller(request, "sources_plex_retrieve")

@@ -12,6 +12,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import (
     Integer,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
 )
@@ -502,6 +504,18 @@ class Store(AccountsMixin, LoginsMixin):
             rows = page.rows(connection, {**values, "offset": offset, "limit": limit})
             return count, resource.represent_all(connection, rows)
 
+    def short_scan(self, resource: Resource, search: str | None) -> bool:
+        """Whether a list with this search is short enough to make on the event loop: on
+        SQLite, when the rows it may scan, times its terms and searched columns, stay
+        within SHORT_SCAN (the rows' count from the table's largest rowid, which never
+        undercounts). Longer ones belong in a worker thread, where SQLite scans without
+        holding up the loop (docs/performance.md)."""
+        if not self.reads_inline:
+            return False
+        with self.snapshot(on_loop=True), self._reading() as connection:
+            rows = _largest_rowid(resource.model.__table__).scalar(connection) or 0
+        return rows * len(search_terms(search)) * len(resource.search) <= SHORT_SCAN
+
     def _kept_page_statements(
         self, resource: Resource, restricted: bool, order: tuple, searched: int
     ):
@@ -763,6 +777,17 @@ def _check(connection: Connection, resource: Resource, stored, data: dict) -> No
     problems.update(resource.check_references(connection, stored, data))
     if problems:
         raise Invalid(problems)
+
+
+# A list's scan that costs about 3 ms of SQLite's time or less (0.3 µs per row, term and
+# column on a 2-core VM, docs/performance.md) is made on the event loop.
+SHORT_SCAN = 10_000
+
+
+@cache
+def _largest_rowid(table) -> DriverQuery:
+    """SQLite's largest rowid in `table`: at least its number of rows, found in one seek."""
+    return DriverQuery(select(func.max(literal_column("rowid"))).select_from(table))
 
 
 _SEARCH_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\S+""")

@@ -6,7 +6,7 @@ import pytest
 
 from models.errors import Invalid, NotFound
 from models.resources import FLOWS, SOURCES
-from models.store import normalise_url, search_terms
+from models.store import SHORT_SCAN, normalise_url, search_terms
 
 SOURCE = {"name": "Plex", "slug": "plex", "plex_token": "t"}
 
@@ -131,3 +131,18 @@ def test_awaited_reads_renew_their_connections_once(store):
     renewed, after = asyncio.run(renew_twice())
     assert renewed is not dropped
     assert after is renewed
+
+
+def test_a_search_is_made_on_the_loop_while_its_scan_is_short(store):
+    """SQLite: rows × terms × searched columns within SHORT_SCAN; PostgreSQL scans in
+    its own processes, so never."""
+    store.create(SOURCES, {"name": "Plex", "slug": "plex", "plex_token": "t"})
+    most_terms = " ".join(f"t{n}" for n in range(20))  # the spec's bound
+    assert store.short_scan(SOURCES, "plex") is store.is_sqlite
+    assert store.short_scan(SOURCES, most_terms) is store.is_sqlite
+    rows = SHORT_SCAN // (20 * len(SOURCES.search)) + 1
+    for number in range(rows):
+        store.create(SOURCES, {"name": f"s{number}", "slug": f"s{number}", "plex_token": "t"})
+    assert store.short_scan(SOURCES, "plex") is store.is_sqlite
+    assert store.short_scan(SOURCES, most_terms) is False
+    assert store.short_scan(SOURCES, "") is store.is_sqlite  # no term scans nothing
