@@ -52,7 +52,12 @@ class DriverQuery:
         ]
 
     def execute(self, connection: Connection, parameters: dict | None = None) -> int:
-        """A statement that returns no rows; how many rows it changed."""
+        """A statement that returns no rows, in the transaction `connection` has begun;
+        how many rows it changed."""
+        if not connection.in_transaction():
+            # The driver's cursor would not begin one (SQLAlchemy's execution would): on
+            # SQLite the write would be committed at once, alone.
+            raise ValueError("a DriverQuery writes only in a transaction already begun")
         return self._run(connection, parameters, fetch=False)[1]
 
     def _run(self, connection: Connection, parameters: dict | None, *, fetch: bool):

@@ -512,20 +512,22 @@ class Store(AccountsMixin, LoginsMixin):
         holding up the loop (docs/performance.md)."""
         if not self.reads_inline:
             return False
-        with self.snapshot(on_loop=True), self._reading() as connection:
-            rows = _largest_rowid(resource.model.__table__).scalar(connection) or 0
+        # In a snapshot already, its connection: the loop's own is the only one there is.
+        outside = self._snapshot_connection.get() is None
+        with self.snapshot(on_loop=True) if outside else nullcontext(), self._reading() as read:
+            rows = _largest_rowid(resource.model.__table__).scalar(read) or 0
         return rows * len(search_terms(search)) * len(resource.search) <= SHORT_SCAN
 
     def _kept_page_statements(
         self, resource: Resource, restricted: bool, order: tuple, searched: int
     ):
         """_page_statements without filters, for `searched` search terms, kept and run on
-        the driver (docs/performance.md). At most a few hundred, whatever orderings and
+        the driver (docs/performance.md). At most about a thousand, whatever orderings and
         searches clients ask for."""
         key = (resource.permission_model, restricted, order, searched)
         statements = self._page_cache.get(key)
         if statements is None:
-            if len(self._page_cache) >= 256:
+            if len(self._page_cache) >= 1024:
                 self._page_cache.clear()
             terms = _searching(resource.search, searched, sqlite=self.is_sqlite)
             statements = self._page_cache[key] = self._page_statements(

@@ -67,6 +67,7 @@ def run_schemathesis(
     ("database_url", "flavour"),
     [("sqlite", "flask"), ("postgresql", "async")],
     indirect=["database_url"],
+    scope="session",  # the fixtures' own scope, so that their database is made once
 )
 def test_schemathesis_finds_nothing(server, database_url, tmp_path):
     output = run_schemathesis(

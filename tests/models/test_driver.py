@@ -142,3 +142,9 @@ def test_a_write_on_the_driver_is_in_the_callers_transaction(store):
     assert [source["slug"] for source in store.list_page(
         SOURCES, filters={}, search=None, ordering=None, window=lambda count: (0, 10)
     )[1]] == ["plex"]  # fmt: skip
+
+
+def test_a_write_outside_a_transaction_is_refused(store):
+    """The cursor would not begin one, and SQLite would commit the write alone."""
+    with store.engine.connect() as connection, pytest.raises(ValueError, match="transaction"):
+        SOURCES.deleted.execute(connection, {"pk": uuid.uuid4()})

@@ -146,3 +146,10 @@ def test_a_search_is_made_on_the_loop_while_its_scan_is_short(store):
     assert store.short_scan(SOURCES, "plex") is store.is_sqlite
     assert store.short_scan(SOURCES, most_terms) is False
     assert store.short_scan(SOURCES, "") is store.is_sqlite  # no term scans nothing
+
+
+def test_a_search_checked_inside_a_snapshot_reads_on_its_connection(store):
+    """SQLite's loop has one connection: a second one would wait for it forever."""
+    on_loop = store.is_sqlite  # PostgreSQL's loop connections are awaited in a greenlet
+    with store.snapshot(on_loop=on_loop):
+        assert store.short_scan(SOURCES, "plex") is store.is_sqlite
