@@ -37,7 +37,7 @@ from models.errors import DOES_NOT_EXIST
 from models.events import DEFAULT_RETENTION, event_row, model_dict
 from models.resources import SOURCES, USED_BY_MODELS
 from models.sources import generate_client_id, source_api
-from models.store import Store, search_terms
+from models.store import Store, search_terms, unicode_lower
 
 SOURCES_PATH = "/sources/plex/"
 VIEW, ADD, CHANGE, DELETE = (SOURCES.codename(a) for a in ("view", "add", "change", "delete"))
@@ -150,11 +150,6 @@ POSTGRES = Dialect(
 )  # fmt: skip
 
 
-def _lower(value):
-    """SQLite's lower() for every letter, not only ASCII's (the store's too)."""
-    return value.lower() if isinstance(value, str) else value
-
-
 class Database:
     """One connection, SQLite's or PostgreSQL's, in autocommit mode: a read is one
     statement, a write takes a transaction of its own. Statements are written once, with
@@ -173,7 +168,7 @@ class Database:
                 "cache_size=-16000",
             ):  # as the store's
                 self.driver.execute(f"PRAGMA {pragma}")  # fmt: skip
-            self.driver.create_function("lower", 1, _lower, deterministic=True)
+            self.driver.create_function("lower", 1, unicode_lower, deterministic=True)
         else:
             url = "postgresql://" + url.partition("://")[2]  # without SQLAlchemy's +driver
             self.driver = psycopg.connect(url, autocommit=True)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, String, Text, Uuid
+from sqlalchemy import JSON, String, Text, Uuid, bindparam, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, api_datetime, now
@@ -84,6 +84,12 @@ class Event(Base):
     model_app: Mapped[str | None] = mapped_column(Text, nullable=True)
     model_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     model_pk: Mapped[str | None] = mapped_column(Text, nullable=True, index=True)
+
+
+# A new event's row: every column a parameter, as event_row gives them all.
+EVENT_INSERTED = insert(Event).values(
+    {column.key: bindparam(column.key, type_=column.type) for column in Event.__table__.c}
+)
 
 
 @dataclass(frozen=True)

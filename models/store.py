@@ -27,7 +27,6 @@ from sqlalchemy import (
     event,
     false,
     func,
-    insert,
     literal_column,
     or_,
     select,
@@ -41,7 +40,13 @@ from sqlalchemy.pool import Pool
 from models.accounts import AccountsMixin
 from models.driver import CoreQuery, DriverQuery
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
-from models.events import DEFAULT_RETENTION, Audit, Event, event_row, model_dict
+from models.events import (
+    DEFAULT_RETENTION,
+    EVENT_INSERTED,
+    Audit,
+    event_row,
+    model_dict,
+)
 from models.identity import (
     IN_A_SUPERUSER_GROUP,
     Group,
@@ -84,10 +89,7 @@ _TOKEN_HOLDER = DriverQuery(
 )
 
 
-# Every write records an event: each column a parameter (event_row gives them all).
-_INSERT_EVENT = DriverQuery(
-    insert(Event).values({c.key: bindparam(c.key, type_=c.type) for c in Event.__table__.c})
-)
+_INSERT_EVENT = DriverQuery(EVENT_INSERTED)  # every write records one
 _MANAGED_ROLE_DELETED = DriverQuery(delete(Role).where(Role.managed == bindparam("name")))
 
 
@@ -732,7 +734,7 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
         # SQLite's own lower() knows only ASCII; searches should fold "Ü" as PostgreSQL does.
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+        dbapi_connection.create_function("lower", 1, unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
@@ -744,7 +746,8 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
     return engine
 
 
-def _unicode_lower(value):
+def unicode_lower(value):
+    """SQLite's lower() for every letter, not only ASCII's (registered on each connection)."""
     return value.lower() if isinstance(value, str) else value
 
 

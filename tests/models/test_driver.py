@@ -5,19 +5,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, select
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from models.driver import CoreQuery, DriverQuery
-from models.events import DEFAULT_RETENTION, Event, event_row
+from models.events import DEFAULT_RETENTION, EVENT_INSERTED, Event, event_row
 from models.identity import Token, User
 from models.resources import FLOWS, PLEX_MAPPINGS, SOURCES, USERS
 
 SOURCE = {"name": "Plex", "slug": "plex", "plex_token": "t"}
-# An event's every column, as event_row gives them.
-EVENT_INSERTED = insert(Event).values(
-    {column.key: bindparam(column.key, type_=column.type) for column in Event.__table__.c}
-)
 
 
 def test_rows_are_the_ones_sqlalchemy_reads(store):
