@@ -7,8 +7,8 @@ import json
 import logging
 import os
 import re
+import secrets
 import time
-import uuid
 
 import yaml
 from connexion.middleware.abstract import ROUTING_CONTEXT
@@ -89,7 +89,9 @@ class OperatorMiddleware:
         # this same `extensions` dict only if it exists already (a server may leave it out).
         extensions = scope.setdefault("extensions", {})
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent if _SAFE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        # 32 random hex digits, as a UUID4's hex has (less its 6 fixed bits) at a
+        # quarter of the cost.
+        request_id = sent if _SAFE_REQUEST_ID.fullmatch(sent) else secrets.token_hex(16)
         token = REQUEST_ID.set(request_id)
         started, status = time.perf_counter(), 500
 
@@ -108,8 +110,9 @@ class OperatorMiddleware:
             operation = extensions.get(ROUTING_CONTEXT, {}).get("operation_id") or "unrouted"
             operation = operation.rpartition(".")[2]
             identity = identity_in(extensions.get("connexion_context", {}))
-            REQUESTS.labels(operation, scope["method"], str(status)).inc()
-            LATENCY.labels(operation).observe(seconds)
+            answered, latency = _metrics_of(operation, scope["method"], status)
+            answered.inc()
+            latency.observe(seconds)
             logger.info(
                 "%s %s %s", scope["method"], operation, status,
                 extra={"method": scope["method"], "path": scope["path"], "operation": operation,
@@ -137,6 +140,13 @@ class OperatorMiddleware:
     async def _metrics(self, send):
         POOL_IN_USE.set(self.store.connections_in_use())
         return await _answer(send, 200, _latest(), content_type=CONTENT_TYPE_LATEST.encode())
+
+
+@functools.lru_cache(maxsize=1024)
+def _metrics_of(operation: str, method: str, status: int):
+    """The request counter and latency histogram of these labels: found once, not on
+    every request (prometheus_client's own lookup takes a lock and builds the key)."""
+    return REQUESTS.labels(operation, method, str(status)), LATENCY.labels(operation)
 
 
 def _latest() -> bytes:

@@ -25,7 +25,8 @@ class _Compiled:
     # Each parameter in the order the SQL names it (positional paramstyles), or once
     # each (named ones): its name, its value when the statement fixes it, its converter.
     binds: tuple[tuple[str, object, object], ...]
-    results: tuple | None  # one converter or None per column; None when none converts
+    # (column index, converter) for each column whose values need one; empty when none do.
+    results: tuple[tuple[int, object], ...]
 
 
 _UNSET = object()
@@ -43,13 +44,15 @@ class DriverQuery:
     def rows(self, connection: Connection, parameters: dict | None = None) -> list[tuple]:
         """Every row, as tuples of converted values."""
         compiled, found = self._run(connection, parameters, fetch=True)
-        if compiled.results is None:
+        if not compiled.results:
             return found
-        converters = compiled.results
-        return [
-            tuple(v if c is None else c(v) for c, v in zip(converters, row, strict=True))
-            for row in found
-        ]
+        converted = []
+        for row in found:
+            values = list(row)
+            for index, convert in compiled.results:
+                values[index] = convert(values[index])
+            converted.append(tuple(values))
+        return converted
 
     def execute(self, connection: Connection, parameters: dict | None = None) -> int:
         """A statement that returns no rows, in the transaction `connection` has begun;
@@ -148,7 +151,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         convert = parameter.type.dialect_impl(dialect).bind_processor(dialect)
         return name, fixed, convert
 
-    results = tuple(
+    converters = (
         column.type.dialect_impl(dialect).result_processor(dialect, None)
         for column in getattr(statement, "selected_columns", ())  # none for a write
     )
@@ -156,5 +159,5 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         sql=compiled.string,
         positional=compiled.positional,
         binds=tuple(bind(name) for name in order),
-        results=results if any(results) else None,
+        results=tuple((i, c) for i, c in enumerate(converters) if c is not None),
     )

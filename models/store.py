@@ -6,6 +6,7 @@ Handlers call these methods and get plain dicts back; sessions never leave this 
 import asyncio
 import hmac
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -32,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
@@ -103,11 +104,22 @@ _GLOBAL_GRANTS_HELD = DriverQuery(
         RolePermission.object_pk.is_(None), _held_by(bindparam("user_id"))
     )
 )
-_OBJECT_GRANTS_HELD = select(RolePermission.codename, RolePermission.object_pk).where(
-    RolePermission.object_pk.in_(bindparam("pks", expanding=True)),
-    _held_by(bindparam("user_id")),
+
+
+def _object_grants_held(on_objects) -> object:
+    """(codename, object_pk) of the object permissions a user holds on some objects."""
+    return select(RolePermission.codename, RolePermission.object_pk).where(
+        on_objects, _held_by(bindparam("user_id"))
+    )
+
+
+# On one object (its own checks), a kept statement on the driver; on a page of them, an
+# IN list, which SQLAlchemy writes out at each run.
+_GRANTS_HELD_ON_ONE = DriverQuery(_object_grants_held(RolePermission.object_pk == bindparam("pk")))
+_GRANTS_HELD_ON_SOME = _object_grants_held(
+    RolePermission.object_pk.in_(bindparam("pks", expanding=True))
 )
-_ANY_OBJECT_GRANT_HELD = (
+_ANY_OBJECT_GRANT_HELD = DriverQuery(
     select(RolePermission.id)
     .where(
         RolePermission.codename == bindparam("codename"),
@@ -174,6 +186,8 @@ class Store(AccountsMixin, LoginsMixin):
         # (docs/performance.md). PostgreSQL is across a network: never on the loop.
         self.reads_inline = self.writes_inline = self.engine.dialect.name == "sqlite"
         self._inline_engine = make_engine(self.url, connections=1) if self.reads_inline else None
+        self._loop_reads: Connection | None = None  # its one connection, kept (snapshot)
+        self._loop_reads_lock = threading.Lock()
         # Writes there too, when the database is free (inline_writes): this connection
         # never waits for another writer, it reports WriteBusy instead.
         self._inline_write_engine = (
@@ -215,6 +229,13 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._inline_engine is not None:
+            with self._loop_reads_lock:
+                if self._loop_reads is not None:
+                    self._loop_reads.close()
+                    self._loop_reads = None
+            self._inline_engine.dispose()
+            self._inline_write_engine.engine.dispose()
         if self.reads_awaited:
             # Their connections close by awaiting; psycopg's close needs no particular
             # loop, so a thread and loop of their own do, whether or not this thread
@@ -226,9 +247,6 @@ class Store(AccountsMixin, LoginsMixin):
     async def _dispose_awaited(self) -> None:
         await self._async_engine.dispose()
         await self._async_write_engine.dispose()
-        if self._inline_engine is not None:
-            self._inline_engine.dispose()
-            self._inline_write_engine.engine.dispose()
 
     def unreachable(self) -> str | None:
         """None when the database answers; otherwise what went wrong, in a few words
@@ -262,17 +280,31 @@ class Store(AccountsMixin, LoginsMixin):
         """The reads inside share one connection and transaction (a request's checks,
         say). `on_loop`: on the event loop's own connections; SQLite's read inline,
         PostgreSQL's awaiting the driver (inside SQLAlchemy's greenlet_spawn)."""
-        engine = self.engine
-        if on_loop:
-            engine = self._inline_engine if self.reads_inline else self._async_engine.sync_engine
-        with engine.connect() as connection, connection.begin():
-            # Per thread, and per request on the loop (awaited reads of several requests
-            # interleave on its one thread).
-            token = self._snapshot_connection.set(connection)
-            try:
-                yield
-            finally:
-                self._snapshot_connection.reset(token)
+        if on_loop and self.reads_inline:
+            # The loop's reads follow one another, never interleaved, so they keep one
+            # connection instead of taking it from the pool and giving it back each
+            # time (docs/performance.md). The lock only matters where a process runs
+            # several loops (a test's clients).
+            with self._loop_reads_lock:
+                connection = self._loop_reads
+                if connection is None or connection.closed or connection.invalidated:
+                    connection = self._loop_reads = self._inline_engine.connect()
+                with connection.begin(), self._snapshot_on(connection):
+                    yield
+            return
+        engine = self._async_engine.sync_engine if on_loop else self.engine
+        with engine.connect() as connection, connection.begin(), self._snapshot_on(connection):
+            yield
+
+    @contextmanager
+    def _snapshot_on(self, connection: Connection) -> Iterator[None]:
+        # Per thread, and per request on the loop (awaited reads of several requests
+        # interleave on its one thread).
+        token = self._snapshot_connection.set(connection)
+        try:
+            yield
+        finally:
+            self._snapshot_connection.reset(token)
 
     def awaited_reads_pool(self) -> Pool:
         """The pool of the connections reads awaited on the loop use (PostgreSQL)."""
@@ -396,9 +428,14 @@ class Store(AccountsMixin, LoginsMixin):
         if identity.is_superuser or not pks:
             return identity
         with self._reading() as connection:
-            rows = connection.execute(
-                _OBJECT_GRANTS_HELD, {"pks": list(pks), "user_id": identity.user_id}
-            )
+            if len(pks) == 1:
+                rows = _GRANTS_HELD_ON_ONE.rows(
+                    connection, {"pk": pks[0], "user_id": identity.user_id}
+                )
+            else:
+                rows = connection.execute(
+                    _GRANTS_HELD_ON_SOME, {"pks": list(pks), "user_id": identity.user_id}
+                )
             held = {code: set(found) for code, found in identity.object_permissions.items()}
             for code, pk in rows:
                 held.setdefault(code, set()).add(pk)
@@ -410,7 +447,7 @@ class Store(AccountsMixin, LoginsMixin):
         """Whether the user holds the permission on at least one object."""
         with self._reading() as connection:
             arguments = {"codename": codename, "user_id": identity.user_id}
-            return connection.scalar(_ANY_OBJECT_GRANT_HELD, arguments) is not None
+            return _ANY_OBJECT_GRANT_HELD.scalar(connection, arguments) is not None
 
     def ensure_bootstrap_token(self, key: str) -> None:
         """authentik's AUTHENTIK_BOOTSTRAP_TOKEN: the superuser akadmin exists, is active
@@ -741,7 +778,16 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
         # Writers take the write lock up front, so a read never has to upgrade to a
         # write mid-transaction (SQLite's deadlock-shaped "database is locked").
         write = connection.get_execution_options().get("write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        # On the driver, as DriverQuery runs statements: through SQLAlchemy's execution,
+        # this one statement cost more than the rest of a read's transaction
+        # (docs/performance.md). Its error is raised as SQLAlchemy's would be.
+        try:
+            connection.connection.dbapi_connection.execute(statement)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                statement, None, error, sqlite3.Error, hide_parameters=True
+            ) from error
 
     return engine
 
