@@ -4,6 +4,8 @@ Authorization runs with authentication, before the body is read, as in DRF: an u
 or invisible object is a 404 and a missing permission a 403 whatever the body says.
 """
 
+import functools
+
 from app import errors
 from models.resources import (
     ASSIGNED_BY_ROLES,
@@ -73,6 +75,7 @@ NOT_BY_OWNING = {"set_key_create"}
 _LONGEST_PREFIX_FIRST = sorted(OPERATION_RESOURCES.items(), key=lambda item: -len(item[0]))
 
 
+@functools.cache  # one entry per operation of the spec: only routed ones get here
 def operation_resource(operation_id: str) -> tuple[Resource | None, str]:
     """The resource and action of an operation (Connexion names it `handlers.<id>`);
     no resource for those any authenticated caller may run."""

@@ -29,6 +29,9 @@ from models.store import Store
 
 logger = logging.getLogger("app.requests")
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# The methods metrics name; any other a client sends counts as "other", so that clients
+# cannot add label sets without end.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 REQUESTS = Counter("plex_api_requests", "Answered requests", ["operation", "method", "status"])
 LATENCY = Histogram(
@@ -110,7 +113,8 @@ class OperatorMiddleware:
             operation = extensions.get(ROUTING_CONTEXT, {}).get("operation_id") or "unrouted"
             operation = operation.rpartition(".")[2]
             identity = identity_in(extensions.get("connexion_context", {}))
-            answered, latency = _metrics_of(operation, scope["method"], status)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            answered, latency = _metrics_of(operation, method, status)
             answered.inc()
             latency.observe(seconds)
             logger.info(

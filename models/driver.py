@@ -81,30 +81,7 @@ class DriverQuery:
             if compiled.positional
             else {name: value for (name, _, _), value in zip(compiled.binds, values, strict=True)}
         )
-        # The pool's DBAPI connection: the driver's own, or SQLAlchemy's adapter of an
-        # asyncio driver, which awaits it from inside a greenlet (reads_awaited).
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(compiled.sql, arguments)
-            found = cursor.fetchall() if fetch else cursor.rowcount
-        except connection.dialect.loaded_dbapi.Error as error:
-            # As SQLAlchemy's own execution would raise it, so that callers catch one
-            # kind, and with the connection invalidated when the database dropped it.
-            dropped = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
-            if dropped:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                compiled.sql,
-                arguments,
-                error,
-                connection.dialect.loaded_dbapi.Error,
-                hide_parameters=connection.engine.hide_parameters,
-                connection_invalidated=dropped,
-            ) from error
-        finally:
-            cursor.close()
-        return compiled, found
+        return compiled, _on_driver(connection, compiled.sql, arguments, fetch)
 
     def one_or_none(self, connection: Connection, parameters: dict | None = None):
         found = self.rows(connection, parameters)
@@ -131,6 +108,38 @@ class CoreQuery:
 
     def scalar(self, connection: Connection, parameters: dict | None = None):
         return connection.scalar(self.statement, parameters or {})
+
+
+def execute_on_driver(connection: Connection, sql: str) -> None:
+    """A statement without parameters or rows (a BEGIN) on the connection's driver."""
+    _on_driver(connection, sql, (), fetch=False)
+
+
+def _on_driver(connection: Connection, sql: str, arguments, fetch: bool):
+    """The rows (`fetch`) or the row count of `sql` run on the connection's driver."""
+    # The pool's DBAPI connection: the driver's own, or SQLAlchemy's adapter of an
+    # asyncio driver, which awaits it from inside a greenlet (reads_awaited).
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, arguments)
+        return cursor.fetchall() if fetch else cursor.rowcount
+    except connection.dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy's own execution would raise it, so that callers catch one kind,
+        # and with the connection invalidated when the database dropped it.
+        dropped = connection.dialect.is_disconnect(error, dbapi_connection, cursor)
+        if dropped:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            arguments,
+            error,
+            connection.dialect.loaded_dbapi.Error,
+            hide_parameters=connection.engine.hide_parameters,
+            connection_invalidated=dropped,
+        ) from error
+    finally:
+        cursor.close()
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Compiled:

@@ -6,7 +6,6 @@ Handlers call these methods and get plain dicts back; sessions never leave this 
 import asyncio
 import hmac
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -33,13 +32,13 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
 from models.accounts import AccountsMixin
-from models.driver import CoreQuery, DriverQuery
+from models.driver import CoreQuery, DriverQuery, execute_on_driver
 from models.errors import UNKNOWN_CHOICE, UNKNOWN_CHOICES, Invalid, NotFound
 from models.events import (
     DEFAULT_RETENTION,
@@ -281,30 +280,41 @@ class Store(AccountsMixin, LoginsMixin):
         say). `on_loop`: on the event loop's own connections; SQLite's read inline,
         PostgreSQL's awaiting the driver (inside SQLAlchemy's greenlet_spawn)."""
         if on_loop and self.reads_inline:
-            # The loop's reads follow one another, never interleaved, so they keep one
-            # connection instead of taking it from the pool and giving it back each
-            # time (docs/performance.md). The lock only matters where a process runs
-            # several loops (a test's clients).
+            # SQLite's reads on a loop follow one another, never interleaved, so they
+            # keep one connection instead of taking it from the pool and giving it back
+            # each time (docs/performance.md). The lock matters where one process runs
+            # several loops: a test's clients, the Flask flavour's handlers.
             with self._loop_reads_lock:
-                connection = self._loop_reads
-                if connection is None or connection.closed or connection.invalidated:
-                    connection = self._loop_reads = self._inline_engine.connect()
-                with connection.begin(), self._snapshot_on(connection):
-                    yield
+                connection = self._kept_loop_connection()
+                token = self._snapshot_connection.set(connection)
+                try:
+                    with connection.begin():
+                        yield
+                finally:
+                    self._snapshot_connection.reset(token)
             return
         engine = self._async_engine.sync_engine if on_loop else self.engine
-        with engine.connect() as connection, connection.begin(), self._snapshot_on(connection):
-            yield
+        with engine.connect() as connection, connection.begin():
+            # Per thread, and per request on the loop (awaited reads of several requests
+            # interleave on its one thread).
+            token = self._snapshot_connection.set(connection)
+            try:
+                yield
+            finally:
+                self._snapshot_connection.reset(token)
 
-    @contextmanager
-    def _snapshot_on(self, connection: Connection) -> Iterator[None]:
-        # Per thread, and per request on the loop (awaited reads of several requests
-        # interleave on its one thread).
-        token = self._snapshot_connection.set(connection)
-        try:
-            yield
-        finally:
-            self._snapshot_connection.reset(token)
+    def _kept_loop_connection(self) -> Connection:
+        """The loop reads' kept connection; a new one in place of one closed, dropped,
+        or left in a transaction that SQLAlchemy did not begin (which would refuse every
+        later BEGIN, where a pooled connection would have been rolled back)."""
+        kept = self._loop_reads
+        if kept is not None and not (kept.closed or kept.invalidated):
+            if not kept.connection.dbapi_connection.in_transaction:
+                return kept
+            kept.invalidate()
+            kept.close()
+        self._loop_reads = self._inline_engine.connect()
+        return self._loop_reads
 
     def awaited_reads_pool(self) -> Pool:
         """The pool of the connections reads awaited on the loop use (PostgreSQL)."""
@@ -778,16 +788,10 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
         # Writers take the write lock up front, so a read never has to upgrade to a
         # write mid-transaction (SQLite's deadlock-shaped "database is locked").
         write = connection.get_execution_options().get("write", False)
-        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
         # On the driver, as DriverQuery runs statements: through SQLAlchemy's execution,
         # this one statement cost more than the rest of a read's transaction
-        # (docs/performance.md). Its error is raised as SQLAlchemy's would be.
-        try:
-            connection.connection.dbapi_connection.execute(statement)
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(
-                statement, None, error, sqlite3.Error, hide_parameters=True
-            ) from error
+        # (docs/performance.md).
+        execute_on_driver(connection, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 

@@ -56,6 +56,23 @@ def test_metrics_count_requests_by_operation_and_status(api, anon):
     assert "plex_api_database_connections_in_use" in text
 
 
+def test_metrics_count_a_method_no_client_should_send_as_other(api):
+    """Each label set is a metric the process keeps for good: a method of the client's
+    own invention must not add one."""
+    other = r'plex_api_requests_total\{method="other",operation="unrouted",status="405"\} (\S+)'
+
+    def counted(metrics: str) -> float:
+        found = re.search(other, metrics)
+        return float(found.group(1)) if found else 0.0
+
+    before = counted(api.get("http://testserver/-/metrics/").text)
+    for method in ("BREW", "WHEN", "BREW"):
+        assert api.request(method, "/sources/plex/").status_code == 405
+    text = api.get("http://testserver/-/metrics/").text
+    assert "BREW" not in text and "WHEN" not in text
+    assert counted(text) - before == 3
+
+
 def test_metrics_add_up_across_workers(store):
     with started_server(store.url, TOKEN, workers=2) as (base, _process):
         for _ in range(10):

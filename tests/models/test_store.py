@@ -214,3 +214,16 @@ def test_object_grants_on_one_object_and_on_several_agree(store):
     together = store.with_grants_on(alice, pks)
     assert each == [True, True, False]
     assert [together.has_perm(view, pk) for pk in pks] == each
+
+
+def test_a_loop_read_connection_left_in_a_transaction_is_replaced(store):
+    """Were the kept connection ever left inside a transaction SQLAlchemy knows nothing
+    of, every later BEGIN on it would fail; the next read gets a new connection."""
+    if not store.is_sqlite:
+        pytest.skip("only SQLite keeps a connection for the loop's reads")
+    with store.snapshot(on_loop=True):
+        assert store.find(SOURCES, "plex") is None
+    store._loop_reads.connection.dbapi_connection.execute("BEGIN")  # the damage
+    store.create(SOURCES, SOURCE)
+    with store.snapshot(on_loop=True):
+        assert store.find(SOURCES, "plex") is not None
