@@ -184,13 +184,17 @@ class Store(AccountsMixin, LoginsMixin):
         # connection of its own so that it never waits for the worker threads' pool
         # (docs/performance.md). PostgreSQL is across a network: never on the loop.
         self.reads_inline = self.writes_inline = self.engine.dialect.name == "sqlite"
-        self._inline_engine = make_engine(self.url, connections=1) if self.reads_inline else None
-        self._loop_reads: Connection | None = None  # its one connection, kept (snapshot)
-        self._loop_reads_lock = threading.Lock()
+        self._loop_reads = (
+            KeptConnection(make_engine(self.url, connections=1)) if self.reads_inline else None
+        )
         # Writes there too, when the database is free (inline_writes): this connection
         # never waits for another writer, it reports WriteBusy instead.
-        self._inline_write_engine = (
-            make_engine(self.url, connections=1, busy_timeout_ms=0).execution_options(write=True)
+        self._loop_writes = (
+            KeptConnection(
+                make_engine(self.url, connections=1, busy_timeout_ms=0).execution_options(
+                    write=True
+                )
+            )
             if self.writes_inline
             else None
         )
@@ -211,9 +215,10 @@ class Store(AccountsMixin, LoginsMixin):
         self._snapshot_connection: ContextVar[Connection | None] = ContextVar(
             "snapshot_connection", default=None
         )
-        # The engine of the write on the loop (inline_writes, awaited_writes), if any.
-        self._loop_write_engine: ContextVar[Engine | None] = ContextVar(
-            "loop_write_engine", default=None
+        # Where the write on the loop goes, if any: SQLite's kept connection
+        # (inline_writes) or PostgreSQL's awaited engine (awaited_writes).
+        self._loop_write: ContextVar[KeptConnection | Engine | None] = ContextVar(
+            "loop_write", default=None
         )
         self._page_cache: dict[tuple, tuple] = {}
         self._write_engine = self.engine.execution_options(write=True)
@@ -228,13 +233,9 @@ class Store(AccountsMixin, LoginsMixin):
 
     def close(self) -> None:
         self.engine.dispose()
-        if self._inline_engine is not None:
-            with self._loop_reads_lock:
-                if self._loop_reads is not None:
-                    self._loop_reads.close()
-                    self._loop_reads = None
-            self._inline_engine.dispose()
-            self._inline_write_engine.engine.dispose()
+        for kept in (self._loop_reads, self._loop_writes):
+            if kept is not None:
+                kept.close()
         if self.reads_awaited:
             # Their connections close by awaiting; psycopg's close needs no particular
             # loop, so a thread and loop of their own do, whether or not this thread
@@ -279,13 +280,9 @@ class Store(AccountsMixin, LoginsMixin):
         """The reads inside share one connection and transaction (a request's checks,
         say). `on_loop`: on the event loop's own connections; SQLite's read inline,
         PostgreSQL's awaiting the driver (inside SQLAlchemy's greenlet_spawn)."""
-        if on_loop and self.reads_inline:
-            # SQLite's reads on a loop follow one another, never interleaved, so they
-            # keep one connection instead of taking it from the pool and giving it back
-            # each time (docs/performance.md). The lock matters where one process runs
-            # several loops: a test's clients, the Flask flavour's handlers.
-            with self._loop_reads_lock:
-                connection = self._kept_loop_connection()
+        if on_loop and self.reads_inline:  # one connection, kept (KeptConnection)
+            with self._loop_reads.lock:
+                connection = self._loop_reads.connection()
                 token = self._snapshot_connection.set(connection)
                 try:
                     with connection.begin():
@@ -302,19 +299,6 @@ class Store(AccountsMixin, LoginsMixin):
                 yield
             finally:
                 self._snapshot_connection.reset(token)
-
-    def _kept_loop_connection(self) -> Connection:
-        """The loop reads' kept connection; a new one in place of one closed, dropped,
-        or left in a transaction that SQLAlchemy did not begin (which would refuse every
-        later BEGIN, where a pooled connection would have been rolled back)."""
-        kept = self._loop_reads
-        if kept is not None and not (kept.closed or kept.invalidated):
-            if not kept.connection.dbapi_connection.in_transaction:
-                return kept
-            kept.invalidate()
-            kept.close()
-        self._loop_reads = self._inline_engine.connect()
-        return self._loop_reads
 
     def awaited_reads_pool(self) -> Pool:
         """The pool of the connections reads awaited on the loop use (PostgreSQL)."""
@@ -342,7 +326,7 @@ class Store(AccountsMixin, LoginsMixin):
         """Where reads outside a snapshot go: the awaited reads' engine inside an
         awaited write (its greenlet must not wait on a blocking driver), else the
         worker threads'."""
-        if self.reads_awaited and self._loop_write_engine.get() is not None:
+        if self.reads_awaited and self._loop_write.get() is not None:
             return self._async_engine.sync_engine
         return self.engine
 
@@ -354,7 +338,7 @@ class Store(AccountsMixin, LoginsMixin):
         if not self._write_lock.acquire(blocking=False):
             raise WriteBusy
         try:
-            with self._writing_with(self._inline_write_engine):
+            with self._writing_with(self._loop_writes):
                 yield
         finally:
             self._write_lock.release()
@@ -367,26 +351,25 @@ class Store(AccountsMixin, LoginsMixin):
             yield
 
     @contextmanager
-    def _writing_with(self, engine: Engine) -> Iterator[None]:
-        token = self._loop_write_engine.set(engine)
+    def _writing_with(self, where: "KeptConnection | Engine") -> Iterator[None]:
+        token = self._loop_write.set(where)
         try:
             yield
         finally:
-            self._loop_write_engine.reset(token)
+            self._loop_write.reset(token)
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         """A write transaction on a connection, for writes that are statements on
         tables (SQLite: behind the process's write lock, BEGIN IMMEDIATE)."""
-        inline = self._loop_write_engine.get()
-        if inline is not None:  # on the loop; SQLite's lock is held already (inline_writes)
-            with inline.connect() as connection:
-                try:
-                    transaction = connection.begin()
-                except OperationalError as error:  # another process holds the database
-                    raise WriteBusy from error
-                with transaction:
-                    yield connection
+        on_loop = self._loop_write.get()
+        if isinstance(on_loop, KeptConnection):  # SQLite's write lock is held already
+            with on_loop.lock, _begun(on_loop.connection()) as connection:
+                yield connection
+            return
+        if on_loop is not None:
+            with on_loop.connect() as connection, _begun(connection):
+                yield connection
             return
         lock = self._write_lock or nullcontext()
         with lock, self._write_engine.connect() as connection, connection.begin():
@@ -394,7 +377,7 @@ class Store(AccountsMixin, LoginsMixin):
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        awaited = self._loop_write_engine.get()
+        awaited = self._loop_write.get()
         if awaited is not None and self.reads_awaited:
             with Session(awaited, expire_on_commit=False) as session, session.begin():
                 yield session
@@ -794,6 +777,51 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
         execute_on_driver(connection, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+class KeptConnection:
+    """A connection of `engine` kept from one use to the next, for SQLite's work on an
+    event loop (Store.snapshot's reads, Store.inline_writes): those uses follow one
+    another, so taking the connection from the pool and giving it back each time only
+    costs (docs/performance.md). Use it holding `lock`, which makes several loops of one
+    process take turns (a test's clients, the Flask flavour's handlers)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.lock = threading.Lock()
+        self._kept: Connection | None = None
+
+    def connection(self) -> Connection:
+        """The kept connection; a new one in place of one closed, dropped, or left in a
+        transaction that SQLAlchemy did not begin (which would refuse every later BEGIN,
+        where a pooled connection would have been rolled back on its return)."""
+        kept = self._kept
+        if kept is not None and not (kept.closed or kept.invalidated):
+            if not kept.connection.dbapi_connection.in_transaction:
+                return kept
+            kept.invalidate()
+            kept.close()
+        self._kept = self.engine.connect()
+        return self._kept
+
+    def close(self) -> None:
+        with self.lock:
+            if self._kept is not None:
+                self._kept.close()
+                self._kept = None
+        self.engine.engine.dispose()  # an engine with options is a view of its engine
+
+
+@contextmanager
+def _begun(connection: Connection) -> Iterator[Connection]:
+    """A write transaction on `connection`; WriteBusy, with nothing done, when SQLite's
+    BEGIN IMMEDIATE finds another process writing."""
+    try:
+        transaction = connection.begin()
+    except OperationalError as error:
+        raise WriteBusy from error
+    with transaction:
+        yield connection
 
 
 def unicode_lower(value):

@@ -1,13 +1,14 @@
 """models/store.py: reads and writes as the API uses them, refusals as store errors."""
 
 import asyncio
+import sqlite3
 import threading
 
 import pytest
 
 from models.errors import Invalid, NotFound
 from models.resources import FLOWS, SOURCES
-from models.store import SHORT_SCAN, normalise_url, search_terms
+from models.store import SHORT_SCAN, WriteBusy, normalise_url, search_terms
 
 SOURCE = {"name": "Plex", "slug": "plex", "plex_token": "t"}
 
@@ -223,7 +224,29 @@ def test_a_loop_read_connection_left_in_a_transaction_is_replaced(store):
         pytest.skip("only SQLite keeps a connection for the loop's reads")
     with store.snapshot(on_loop=True):
         assert store.find(SOURCES, "plex") is None
-    store._loop_reads.connection.dbapi_connection.execute("BEGIN")  # the damage
+    store._loop_reads.connection().connection.dbapi_connection.execute("BEGIN")  # the damage
     store.create(SOURCES, SOURCE)
     with store.snapshot(on_loop=True):
         assert store.find(SOURCES, "plex") is not None
+
+
+def test_inline_writes_keep_their_connection_through_a_busy_database(store):
+    """SQLite's inline writes keep one connection too: after another connection held
+    the database (WriteBusy, nothing written), the next inline write is made on it."""
+    if not store.is_sqlite:
+        pytest.skip("only SQLite writes inline")
+    path = store.engine.url.database
+    other = sqlite3.connect(path, isolation_level=None)
+    with store.inline_writes():
+        store.create(SOURCES, {"name": "first", "slug": "first", "plex_token": "t"})
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(WriteBusy), store.inline_writes():
+        store.create(SOURCES, {"name": "busy", "slug": "busy", "plex_token": "t"})
+    other.execute("COMMIT")
+    other.close()
+    with store.inline_writes():
+        store.create(SOURCES, {"name": "after", "slug": "after", "plex_token": "t"})
+    _count, listed = store.list_page(
+        SOURCES, filters={}, search=None, ordering="slug", window=whole
+    )
+    assert [source["slug"] for source in listed] == ["after", "first"]
