@@ -364,8 +364,14 @@ class Store(AccountsMixin, LoginsMixin):
         tables (SQLite: behind the process's write lock, BEGIN IMMEDIATE)."""
         on_loop = self._loop_write.get()
         if isinstance(on_loop, KeptConnection):  # SQLite's write lock is held already
-            with on_loop.lock, _begun(on_loop.connection()) as connection:
-                yield connection
+            # So the kept connection is free, unless this is a write inside a write.
+            if not on_loop.lock.acquire(blocking=False):
+                raise RuntimeError("a write inside an inline write")
+            try:
+                with _begun(on_loop.connection()) as connection:
+                    yield connection
+            finally:
+                on_loop.lock.release()
             return
         if on_loop is not None:
             with on_loop.connect() as connection, _begun(connection):
@@ -781,10 +787,10 @@ def make_engine(url: str, connections: int = 2, busy_timeout_ms: int = 10000) ->
 
 class KeptConnection:
     """A connection of `engine` kept from one use to the next, for SQLite's work on an
-    event loop (Store.snapshot's reads, Store.inline_writes): those uses follow one
-    another, so taking the connection from the pool and giving it back each time only
-    costs (docs/performance.md). Use it holding `lock`, which makes several loops of one
-    process take turns (a test's clients, the Flask flavour's handlers)."""
+    event loop (one for Store.snapshot's reads, one for Store.inline_writes): those uses
+    follow one another, so taking the connection from the pool and giving it back each
+    time only costs (docs/performance.md). Use it holding `lock`, which makes several
+    loops of one process take turns (a test's clients, the Flask flavour's handlers)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -797,7 +803,7 @@ class KeptConnection:
         where a pooled connection would have been rolled back on its return)."""
         kept = self._kept
         if kept is not None and not (kept.closed or kept.invalidated):
-            if not kept.connection.dbapi_connection.in_transaction:
+            if not (kept.in_transaction() or kept.connection.dbapi_connection.in_transaction):
                 return kept
             kept.invalidate()
             kept.close()
@@ -809,7 +815,7 @@ class KeptConnection:
             if self._kept is not None:
                 self._kept.close()
                 self._kept = None
-        self.engine.engine.dispose()  # an engine with options is a view of its engine
+        self.engine.dispose()
 
 
 @contextmanager
