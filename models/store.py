@@ -280,18 +280,11 @@ class Store(AccountsMixin, LoginsMixin):
         """The reads inside share one connection and transaction (a request's checks,
         say). `on_loop`: on the event loop's own connections; SQLite's read inline,
         PostgreSQL's awaiting the driver (inside SQLAlchemy's greenlet_spawn)."""
-        if on_loop and self.reads_inline:  # one connection, kept (KeptConnection)
-            with self._loop_reads.lock:
-                connection = self._loop_reads.connection()
-                token = self._snapshot_connection.set(connection)
-                try:
-                    with connection.begin():
-                        yield
-                finally:
-                    self._snapshot_connection.reset(token)
-            return
-        engine = self._async_engine.sync_engine if on_loop else self.engine
-        with engine.connect() as connection, connection.begin():
+        if on_loop and self.reads_inline:  # one connection, kept
+            taken = self._loop_reads.held()
+        else:
+            taken = (self._async_engine.sync_engine if on_loop else self.engine).connect()
+        with taken as connection, connection.begin():
             # Per thread, and per request on the loop (awaited reads of several requests
             # interleave on its one thread).
             token = self._snapshot_connection.set(connection)
@@ -363,18 +356,12 @@ class Store(AccountsMixin, LoginsMixin):
         """A write transaction on a connection, for writes that are statements on
         tables (SQLite: behind the process's write lock, BEGIN IMMEDIATE)."""
         on_loop = self._loop_write.get()
-        if isinstance(on_loop, KeptConnection):  # SQLite's write lock is held already
-            # So the kept connection is free, unless this is a write inside a write.
-            if not on_loop.lock.acquire(blocking=False):
-                raise RuntimeError("a write inside an inline write")
-            try:
-                with _begun(on_loop.connection()) as connection:
-                    yield connection
-            finally:
-                on_loop.lock.release()
-            return
         if on_loop is not None:
-            with on_loop.connect() as connection, _begun(connection):
+            # SQLite's kept connection, which only a write inside a write finds taken (the
+            # write lock is held already), or PostgreSQL's awaited engine.
+            kept = isinstance(on_loop, KeptConnection)
+            taken = on_loop.held(wait=False) if kept else on_loop.connect()
+            with taken as connection, _begun(connection):
                 yield connection
             return
         lock = self._write_lock or nullcontext()
@@ -789,13 +776,24 @@ class KeptConnection:
     """A connection of `engine` kept from one use to the next, for SQLite's work on an
     event loop (one for Store.snapshot's reads, one for Store.inline_writes): those uses
     follow one another, so taking the connection from the pool and giving it back each
-    time only costs (docs/performance.md). Use it holding `lock`, which makes several
-    loops of one process take turns (a test's clients, the Flask flavour's handlers)."""
+    time only costs (docs/performance.md). `held` makes several loops of one process
+    take turns (a test's clients, the Flask flavour's handlers)."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self.lock = threading.Lock()
         self._kept: Connection | None = None
+
+    @contextmanager
+    def held(self, *, wait: bool = True) -> Iterator[Connection]:
+        """The kept connection, for this thread alone until the block ends. `wait`: for
+        another thread's use to end; else RuntimeError if it is in use."""
+        if not self.lock.acquire(blocking=wait):
+            raise RuntimeError("the kept connection is in use (a write inside a write?)")
+        try:
+            yield self.connection()
+        finally:
+            self.lock.release()
 
     def connection(self) -> Connection:
         """The kept connection; a new one in place of one closed, dropped, or left in a
